@@ -1,0 +1,9 @@
+DROP TABLE audit_head;
+DROP TABLE audit_log;
+DROP TABLE members;
+DROP TABLE households;
+DROP TABLE login_failures;
+DROP TABLE refresh_tokens;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE jurisdictions;

@@ -1,0 +1,229 @@
+//! Application assembly: settings → database → HTTP server. Used by `main` and by the tests.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::store::Throttle;
+use crate::auth::tokens::TokenKeys;
+use crate::config::{DemoMode, Settings};
+use crate::db::{Backend, Db};
+use crate::error::ApiError;
+
+/// Shared by every request handler.
+pub struct AppState {
+    pub db: Db,
+    pub keys: TokenKeys,
+    pub settings: Settings,
+    pub throttle: Throttle,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    /// The demo logins, when this start seeded the demo county.
+    pub demo_logins: Option<Vec<crate::demo::Login>>,
+}
+
+impl Application {
+    /// Connects and migrates the database, seeds the demo where configured, and binds the
+    /// listener (port 0 picks a free port, as the tests do).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let url = settings.effective_database_url();
+        let db = {
+            let (url, size) = (url.clone(), settings.db_pool_size);
+            web::block(move || -> anyhow::Result<Db> {
+                let db = Db::connect(&url, size)?;
+                db.migrate()?;
+                Ok(db)
+            })
+            .await??
+        };
+        let demo_logins = if settings.demo == DemoMode::Auto && db.backend() == Backend::Sqlite {
+            let db = db.clone();
+            web::block(move || crate::demo::seed_if_empty(&db)).await??
+        } else {
+            None
+        };
+        let secret = jwt_secret(&settings)?;
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            keys: TokenKeys::new(
+                &secret,
+                settings.access_token_ttl,
+                settings.refresh_token_ttl,
+            ),
+            throttle: Throttle {
+                max_per_account: settings.login_max_failures_per_account,
+                max_per_ip: settings.login_max_failures_per_ip,
+                window_secs: settings.login_window,
+            },
+            db,
+            settings,
+        });
+        let server = serve(listener, state)?;
+        Ok(Application {
+            server,
+            port,
+            demo_logins,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until SIGINT/SIGTERM, then finishes in-flight requests (actix's graceful shutdown).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The configured secret, or one generated once and kept in the data dir (mode 0600).
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if !settings.jwt_secret.is_empty() {
+        anyhow::ensure!(
+            settings.jwt_secret.expose().len() >= 32,
+            "DIBAO_JWT_SECRET must have at least 32 characters"
+        );
+        return Ok(settings.jwt_secret.expose().as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let secret =
+        crate::auth::tokens::new_refresh_token() + &crate::auth::tokens::new_refresh_token();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(&path)?, secret.as_bytes())?;
+    Ok(secret.into_bytes())
+}
+
+fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Server> {
+    let metrics = crate::ops::metrics(state.db.clone())?;
+    let workers = match state.settings.workers {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(metrics.clone())
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(json_config(state.settings.max_json_bytes))
+            .app_data(web::PayloadConfig::new(state.settings.max_csv_bytes))
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    format!("Invalid query string: {err}"),
+                    format!("查询参数无效：{err}"),
+                )
+                .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                ApiError::bad_request(
+                    "invalid_path",
+                    format!("Invalid path parameter: {err}"),
+                    format!("路径参数无效：{err}"),
+                )
+                .into()
+            }))
+            .configure(routes)
+            .default_service(web::to(not_found))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+fn json_config(limit: usize) -> web::JsonConfig {
+    use actix_web::error::JsonPayloadError;
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(move |err, _| {
+            let api = match &err {
+                JsonPayloadError::ContentType => ApiError::new(
+                    crate::error::ErrorKind::UnsupportedMediaType,
+                    "unsupported_media_type",
+                    "Send the body as application/json",
+                    "请求体须为 application/json",
+                ),
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
+                    crate::error::ErrorKind::PayloadTooLarge,
+                    "payload_too_large",
+                    format!("The body is larger than {limit} bytes"),
+                    format!("请求体超过 {limit} 字节上限"),
+                ),
+                JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::unprocessable(
+                    "invalid_body",
+                    format!("The body does not match the expected fields: {e}"),
+                    format!("请求体字段不符合要求：{e}"),
+                ),
+                JsonPayloadError::Deserialize(e) => ApiError::bad_request(
+                    "malformed_json",
+                    format!("The body is not valid JSON: {e}"),
+                    format!("请求体不是有效的 JSON：{e}"),
+                ),
+                other => ApiError::bad_request(
+                    "unreadable_body",
+                    format!("The body could not be read: {other}"),
+                    "无法读取请求体",
+                ),
+            };
+            api.into()
+        })
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    ApiError::new(
+        crate::error::ErrorKind::NotFound,
+        "route_not_found",
+        format!("No endpoint {} {}", req.method(), req.path()),
+        format!("没有此接口：{} {}", req.method(), req.path()),
+    )
+    .error_response()
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    use crate::{audit, auth, households, jurisdictions, ops, users};
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(crate::openapi::spec)
+        .service(crate::openapi::ui())
+        .service(auth::api::login)
+        .service(auth::api::refresh)
+        .service(auth::api::logout)
+        .service(auth::api::me)
+        .service(users::api::create)
+        .service(users::api::list)
+        .service(users::api::get)
+        .service(users::api::update)
+        .service(users::api::remove)
+        .service(jurisdictions::api::list_jurisdictions)
+        .service(jurisdictions::api::get_jurisdiction)
+        .service(jurisdictions::api::create_jurisdiction)
+        .service(jurisdictions::api::update_jurisdiction)
+        .service(jurisdictions::api::delete_jurisdiction)
+        // `import` before `{id}` so the literal path wins.
+        .service(households::api::import_households)
+        .service(households::api::list_households)
+        .service(households::api::get_household)
+        .service(households::api::create_household)
+        .service(households::api::update_household)
+        .service(households::api::close_household)
+        .service(households::api::add_member)
+        .service(households::api::update_member)
+        .service(households::api::remove_member)
+        .service(households::api::lookup_member)
+        .service(audit::api::verify_audit);
+}

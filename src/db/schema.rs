@@ -1,0 +1,136 @@
+//! Backend-neutral table definitions, matching both `migrations/sqlite` and `migrations/postgres`.
+
+diesel::table! {
+    jurisdictions (code) {
+        code -> Text,
+        parent_code -> Nullable<Text>,
+        kind -> Text,
+        name -> Text,
+        path -> Text,
+        boundary -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        display_name -> Text,
+        role -> Text,
+        jurisdiction_code -> Text,
+        password_hash -> Text,
+        disabled -> Bool,
+        deleted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoke_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        issued_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        subject -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    households (id) {
+        id -> Text,
+        village_code -> Text,
+        reference -> Nullable<Text>,
+        head_name -> Text,
+        address -> Text,
+        urban -> Bool,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        phone -> Nullable<Text>,
+        responsible_worker_id -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    members (id) {
+        id -> Text,
+        household_id -> Text,
+        name -> Text,
+        id_number -> Text,
+        relation -> Text,
+        birth_date -> Date,
+        male -> Bool,
+        labour_capacity -> Text,
+        disability_grade -> Nullable<Integer>,
+        chronic_illness -> Bool,
+        student -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        actor_name -> Text,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        request_id -> Nullable<Text>,
+        summary -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(households -> jurisdictions (village_code));
+diesel::joinable!(members -> households (household_id));
+diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(users -> jurisdictions (jurisdiction_code));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    jurisdictions,
+    users,
+    sessions,
+    refresh_tokens,
+    login_failures,
+    households,
+    members,
+    audit_log,
+    audit_head,
+);

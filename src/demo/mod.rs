@@ -1,0 +1,199 @@
+//! Loads the demo county into an empty database through the same code paths as the API.
+
+pub mod data;
+
+use crate::audit::{self, Actor, Event};
+use crate::auth::{Role, Scope};
+use crate::db::{Db, DbConn, write_transaction};
+use crate::error::ApiResult;
+use crate::households::service::{self, NewHousehold};
+use crate::households::{LabourCapacity, MemberInput, Relation, Student};
+use crate::jurisdictions::{self, Kind, store::Jurisdiction};
+use crate::users::api::{CreateUser, create_user};
+
+/// The demo's one password; printed on start, never used outside the demo.
+pub const DEMO_PASSWORD: &str = "dibao-demo-2026";
+const SEED: u64 = 421083;
+
+/// A demo account to print.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub username: String,
+    pub role: Role,
+    pub jurisdiction: String,
+}
+
+/// Seeds the demo when the database has no jurisdictions yet; returns the logins it made.
+pub fn seed_if_empty(db: &Db) -> anyhow::Result<Option<Vec<Login>>> {
+    let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let empty = jurisdictions::store::list(
+        &mut conn,
+        &Scope::everything(),
+        &Default::default(),
+        None,
+        1,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?
+    .is_empty();
+    if !empty {
+        return Ok(None);
+    }
+    seed(&mut conn)
+        .map(Some)
+        .map_err(|e| anyhow::anyhow!("demo seeding failed: {e}"))
+}
+
+/// Seeds the demo county in one transaction.
+pub fn seed(conn: &mut DbConn) -> ApiResult<Vec<Login>> {
+    write_transaction(conn, |conn| {
+        let county = data::demo_county(SEED);
+        let actor = Actor::system("demo");
+        let everything = Scope::everything();
+        for j in &county.jurisdictions {
+            insert_jurisdiction(conn, &actor, j)?;
+        }
+        let county_code = "421083000000";
+        let first_township = county
+            .jurisdictions
+            .iter()
+            .find(|j| j.kind == "township")
+            .map(|j| j.code.clone())
+            .unwrap_or_default();
+        let villages: Vec<_> = county
+            .jurisdictions
+            .iter()
+            .filter(|j| j.kind == "village")
+            .collect();
+        let mut logins = Vec::new();
+        let mut add_user = |conn: &mut DbConn,
+                            username: String,
+                            name: &str,
+                            role: Role,
+                            code: &str|
+         -> ApiResult<String> {
+            let user = create_user(
+                conn,
+                &actor,
+                &everything,
+                &CreateUser {
+                    username: username.clone(),
+                    display_name: name.to_owned(),
+                    role,
+                    jurisdiction_code: code.to_owned(),
+                    password: DEMO_PASSWORD.to_owned(),
+                },
+            )?;
+            logins.push(Login {
+                username,
+                role,
+                jurisdiction: user.jurisdiction_name,
+            });
+            Ok(user.id)
+        };
+        add_user(conn, "admin".into(), "系统管理员", Role::Admin, county_code)?;
+        add_user(
+            conn,
+            "county".into(),
+            "洪湖市民政局 王科长",
+            Role::CountyOfficer,
+            county_code,
+        )?;
+        add_user(
+            conn,
+            "reviewer".into(),
+            "峰口镇民政办 李审核",
+            Role::TownshipReviewer,
+            &first_township,
+        )?;
+        let mut workers = std::collections::HashMap::new();
+        for (i, village) in villages.iter().enumerate() {
+            let id = add_user(
+                conn,
+                format!("coord{:02}", i + 1),
+                &format!("{}协理员", village.name),
+                Role::Coordinator,
+                &village.code,
+            )?;
+            workers.insert(village.code.clone(), id);
+        }
+        for h in county.households {
+            let members = h
+                .members
+                .iter()
+                .map(|m| {
+                    MemberInput {
+                        name: m.name.clone(),
+                        id_number: m.id_number.clone(),
+                        relation: Relation::parse(m.relation).unwrap_or(Relation::Other),
+                        labour_capacity: LabourCapacity::parse(m.labour_capacity)
+                            .unwrap_or(LabourCapacity::Full),
+                        disability_grade: m.disability_grade,
+                        chronic_illness: m.chronic_illness,
+                        student: Student::parse(m.student).unwrap_or(Student::None),
+                    }
+                    .validate()
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            service::create_household(
+                conn,
+                &actor,
+                &everything,
+                NewHousehold {
+                    responsible_worker_id: workers.get(&h.village_code).cloned(),
+                    village_code: h.village_code,
+                    reference: Some(h.reference),
+                    head_name: h.head_name,
+                    address: h.address,
+                    urban: h.urban,
+                    location: Some(crate::households::Location {
+                        lat: h.lat,
+                        lon: h.lon,
+                    }),
+                    phone: Some(h.phone),
+                    members,
+                },
+            )?;
+        }
+        // Print one coordinator; the others follow the same pattern (coord01 … coord10).
+        logins.truncate(4);
+        Ok(logins)
+    })
+}
+
+fn insert_jurisdiction(
+    conn: &mut DbConn,
+    actor: &Actor,
+    j: &data::DemoJurisdiction,
+) -> ApiResult<()> {
+    let parent_path = match &j.parent_code {
+        Some(parent) => jurisdictions::store::find(conn, &Scope::everything(), parent)?
+            .map(|p| p.path)
+            .unwrap_or_else(|| "/".into()),
+        None => "/".into(),
+    };
+    let at = audit::store::now();
+    let row = Jurisdiction {
+        code: j.code.clone(),
+        parent_code: j.parent_code.clone(),
+        kind: Kind::parse(j.kind)
+            .unwrap_or(Kind::Village)
+            .as_str()
+            .to_owned(),
+        name: j.name.clone(),
+        path: jurisdictions::child_path(&parent_path, &j.code),
+        boundary: j.boundary.as_ref().map(|b| b.to_string()),
+        created_at: at,
+        updated_at: at,
+    };
+    jurisdictions::store::insert(conn, &row)?;
+    audit::store::append(
+        conn,
+        actor,
+        Event {
+            action: "jurisdiction.create",
+            target_type: "jurisdiction",
+            target_id: &row.code,
+            summary: serde_json::json!({ "after": { "name": row.name, "kind": row.kind } }),
+        },
+    )
+}

@@ -1,0 +1,20 @@
+//! Home-visit verification service for China's minimum living allowance (低保).
+//! See README.md for the architecture; each domain has its own module with `api` (handlers),
+//! `store` (diesel) and pure logic.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod households;
+pub mod jurisdictions;
+pub mod openapi;
+pub mod ops;
+pub mod pagination;
+pub mod privacy;
+pub mod serde_util;
+pub mod telemetry;
+pub mod users;

@@ -1,0 +1,146 @@
+//! Command line: `serve` (default), `migrate`, `demo`, `import-households`, `verify-audit`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use dibao::app::Application;
+use dibao::audit::Actor;
+use dibao::auth::Scope;
+use dibao::config::Settings;
+use dibao::db::Db;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Home-visit verification service for the minimum living allowance (低保)"
+)]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo county into an empty database (the only way to seed PostgreSQL).
+    Demo,
+    /// Import households from a CSV file (one row per member); see README for the columns.
+    ImportHouseholds {
+        file: PathBuf,
+        /// Import the good households and report bad rows instead of importing nothing.
+        #[arg(long)]
+        skip_bad_rows: bool,
+    },
+    /// Walk the audit hash chain and report the first broken link.
+    VerifyAudit,
+}
+
+fn main() -> anyhow::Result<()> {
+    dibao::telemetry::init();
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.settings),
+        Command::Migrate => {
+            let applied = open_db(&cli.settings)?.1;
+            println!("{applied} migration(s) applied");
+            Ok(())
+        }
+        Command::Demo => demo(&cli.settings),
+        Command::ImportHouseholds {
+            file,
+            skip_bad_rows,
+        } => import(&cli.settings, &file, skip_bad_rows),
+        Command::VerifyAudit => {
+            let (db, _) = open_db(&cli.settings)?;
+            let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let result =
+                dibao::audit::store::verify(&mut conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&result)?);
+            anyhow::ensure!(result.intact, "the audit chain is broken");
+            Ok(())
+        }
+    }
+}
+
+fn open_db(settings: &Settings) -> anyhow::Result<(Db, usize)> {
+    let db = Db::connect(&settings.effective_database_url(), 2)?;
+    let applied = db.migrate()?;
+    Ok((db, applied))
+}
+
+#[actix_web::main]
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let bind = settings.bind.clone();
+    let app = Application::build(settings).await?;
+    if let Some(logins) = &app.demo_logins {
+        print_logins(logins);
+    }
+    tracing::info!(port = app.port(), "listening");
+    println!("Serving on http://{bind}  (API reference: http://{bind}/api-docs)");
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+fn print_logins(logins: &[dibao::demo::Login]) {
+    println!(
+        "Demo county 洪湖市 loaded. Log in with any of these (password: {}):",
+        dibao::demo::DEMO_PASSWORD
+    );
+    for login in logins {
+        println!(
+            "  {:<10} {:<18} {}",
+            login.username,
+            login.role.as_str(),
+            login.jurisdiction
+        );
+    }
+    println!("  (coordinators coord01 … coord10, one per village, share the password)");
+}
+
+fn demo(settings: &Settings) -> anyhow::Result<()> {
+    let (db, _) = open_db(settings)?;
+    match dibao::demo::seed_if_empty(&db)? {
+        Some(logins) => print_logins(&logins),
+        None => println!("The database already has jurisdictions; the demo was not loaded."),
+    }
+    Ok(())
+}
+
+fn import(settings: &Settings, file: &PathBuf, skip_bad_rows: bool) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file)?;
+    let rows = csv::Reader::from_reader(bytes.as_slice()).records().count() as u64;
+    let (db, _) = open_db(settings)?;
+    let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let bar = indicatif::ProgressBar::new(rows);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let outcome = dibao::households::import::run(
+        &mut conn,
+        &Actor::system("import-households"),
+        &Scope::everything(),
+        &bytes,
+        skip_bad_rows,
+        &|n| bar.inc(n),
+    );
+    bar.finish_and_clear();
+    match outcome {
+        Ok(report) => {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Err(err) => {
+            eprintln!("{}\n{}", err.message, err.message_zh);
+            if let Some(details) = &err.details {
+                eprintln!("{}", serde_json::to_string_pretty(details)?);
+            }
+            anyhow::bail!("import rejected")
+        }
+    }
+}
