@@ -56,9 +56,13 @@ pub struct ErrorBody {
     pub details: Option<serde_json::Value>,
 }
 
+/// Boxed so `Result<T, ApiError>` stays one pointer wide on the happy path.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct ApiError {
+#[error("{}: {}", .0.code, .0.message)]
+pub struct ApiError(Box<ErrorParts>);
+
+#[derive(Debug, Clone)]
+pub struct ErrorParts {
     pub kind: ErrorKind,
     pub code: Cow<'static, str>,
     pub message: String,
@@ -69,6 +73,19 @@ pub struct ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+impl std::ops::Deref for ApiError {
+    type Target = ErrorParts;
+    fn deref(&self) -> &ErrorParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ApiError {
+    fn deref_mut(&mut self) -> &mut ErrorParts {
+        &mut self.0
+    }
+}
+
 impl ApiError {
     pub fn new(
         kind: ErrorKind,
@@ -76,14 +93,14 @@ impl ApiError {
         message: impl Into<String>,
         message_zh: impl Into<String>,
     ) -> Self {
-        Self {
+        Self(Box::new(ErrorParts {
             kind,
             code: code.into(),
             message: message.into(),
             message_zh: message_zh.into(),
             details: None,
             retry_after_secs: None,
-        }
+        }))
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {

@@ -136,14 +136,16 @@ pub fn rotate(conn: &mut DbConn, token: &str) -> ApiResult<Rotation> {
     let Some((session_id, used_at)) = found else {
         return Ok(Rotation::Invalid);
     };
-    let session: Option<(
+    // (user id, role, revoked at, expires at, disabled, deleted at)
+    type SessionRow = (
         String,
         String,
         Option<NaiveDateTime>,
         NaiveDateTime,
         bool,
         Option<NaiveDateTime>,
-    )> = sessions::table
+    );
+    let session: Option<SessionRow> = sessions::table
         .inner_join(users::table)
         .filter(sessions::id.eq(&session_id))
         .select((

@@ -79,10 +79,10 @@ impl Db {
             Backend::Postgres => url.to_owned(),
             Backend::Sqlite => {
                 let path = sqlite_path(url);
-                if let Some(dir) = std::path::Path::new(path).parent() {
-                    if !dir.as_os_str().is_empty() {
-                        std::fs::create_dir_all(dir)?;
-                    }
+                if let Some(dir) = std::path::Path::new(path).parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir)?;
                 }
                 path.to_owned()
             }

@@ -142,15 +142,15 @@ impl MemberInput {
             ApiError::unprocessable(e.code(), e.message_en(), e.message_zh())
                 .with_details(serde_json::json!({ "field": "id_number" }))
         })?;
-        if let Some(grade) = self.disability_grade {
-            if !(1..=4).contains(&grade) {
-                return Err(field_error(
-                    "disability_grade",
-                    "disability_grade_invalid",
-                    "Disability grade is 1 to 4",
-                    "残疾等级应为 1 到 4 级",
-                ));
-            }
+        if let Some(grade) = self.disability_grade
+            && !(1..=4).contains(&grade)
+        {
+            return Err(field_error(
+                "disability_grade",
+                "disability_grade_invalid",
+                "Disability grade is 1 to 4",
+                "残疾等级应为 1 到 4 级",
+            ));
         }
         Ok(Member {
             name: required_text("name", &self.name, 50)?,
@@ -244,7 +244,9 @@ mod tests {
         let child = member(Relation::Child, "42108320100101002");
         assert!(check_member_set(&[head.clone(), child.clone()]).is_ok());
         assert_eq!(
-            check_member_set(&[child.clone()]).unwrap_err().code,
+            check_member_set(std::slice::from_ref(&child))
+                .unwrap_err()
+                .code,
             "household_head_count"
         );
         assert_eq!(

@@ -180,16 +180,16 @@ pub fn create_household(
         .as_deref()
         .map(|w| resolve_worker(conn, scope, w, &village))
         .transpose()?;
-    if let Some(reference) = &input.reference {
-        if store::find_by_reference(conn, &village.code, reference)?.is_some() {
-            return Err(field_error(
-                "reference",
-                "household_reference_taken",
-                "This village already has a household with that reference",
-                "本村已有相同户编号的家庭",
-            )
-            .with_kind_conflict());
-        }
+    if let Some(reference) = &input.reference
+        && store::find_by_reference(conn, &village.code, reference)?.is_some()
+    {
+        return Err(field_error(
+            "reference",
+            "household_reference_taken",
+            "This village already has a household with that reference",
+            "本村已有相同户编号的家庭",
+        )
+        .with_kind_conflict());
     }
     for member in &input.members {
         ensure_not_active_elsewhere(conn, scope, &member.id_number, None)?;
