@@ -6,7 +6,6 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::id_number::IdNumber;
 use super::service::{self, NewHousehold};
 use super::store::{self, HouseholdRow, MemberRow};
 use super::{Location, MemberInput, field_error, required_text, validated_phone};
@@ -642,10 +641,7 @@ pub async fn lookup_member(
     body: web::Json<LookupRequest>,
 ) -> ApiResult<HttpResponse> {
     caller.authorize_role(Action::ReadHouseholds)?;
-    let id_number = IdNumber::parse(&body.id_number).map_err(|e| {
-        ApiError::unprocessable(e.code(), e.message_en(), e.message_zh())
-            .with_details(serde_json::json!({ "field": "id_number" }))
-    })?;
+    let id_number = super::parse_id_number(&body.id_number)?;
     let household_id = state
         .db
         .run(move |conn| {

@@ -136,12 +136,17 @@ pub fn required_text(field: &str, value: &str, max: usize) -> ApiResult<String> 
     Ok(value.to_owned())
 }
 
+/// An ID number from a request, or a 422 saying exactly what is wrong with it.
+pub fn parse_id_number(raw: &str) -> ApiResult<IdNumber> {
+    IdNumber::parse(raw).map_err(|e| {
+        ApiError::unprocessable(e.code(), e.message_en(), e.message_zh())
+            .with_details(serde_json::json!({ "field": "id_number" }))
+    })
+}
+
 impl MemberInput {
     pub fn validate(&self) -> ApiResult<Member> {
-        let id_number = IdNumber::parse(&self.id_number).map_err(|e| {
-            ApiError::unprocessable(e.code(), e.message_en(), e.message_zh())
-                .with_details(serde_json::json!({ "field": "id_number" }))
-        })?;
+        let id_number = parse_id_number(&self.id_number)?;
         if let Some(grade) = self.disability_grade
             && !(1..=4).contains(&grade)
         {

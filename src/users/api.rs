@@ -64,6 +64,18 @@ fn validated_username(username: &str) -> ApiResult<String> {
     }
 }
 
+fn validated_display_name(name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::unprocessable(
+            "display_name_invalid",
+            "A display name has 1 to 100 characters",
+            "显示名称长度应为 1 到 100 个字符",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// Which kind of node each role is bound to.
 fn role_fits(role: Role, kind: Kind) -> bool {
     match role {
@@ -82,14 +94,7 @@ pub fn create_user(
     input: &CreateUser,
 ) -> ApiResult<UserView> {
     let username = validated_username(&input.username)?;
-    let display_name = input.display_name.trim();
-    if display_name.is_empty() || display_name.chars().count() > 100 {
-        return Err(ApiError::unprocessable(
-            "display_name_invalid",
-            "A display name has 1 to 100 characters",
-            "显示名称长度应为 1 到 100 个字符",
-        ));
-    }
+    let display_name = validated_display_name(&input.display_name)?;
     password::check_strength(&input.password)?;
     let node =
         jurisdictions::store::find(conn, scope, &input.jurisdiction_code)?.ok_or_else(|| {
@@ -125,7 +130,7 @@ pub fn create_user(
         &NewUser {
             id: &id,
             username: &username,
-            display_name,
+            display_name: &display_name,
             role: input.role,
             jurisdiction_code: &node.code,
             password_hash: &hash,
@@ -262,15 +267,9 @@ pub async fn update(
             let (before, path) = store::find(conn, &caller.scope, &id)?.ok_or_else(not_found)?;
             caller.authorize(Action::ManageUsers, &path)?;
             let at = audit::store::now();
-            if let Some(name) = body.display_name.as_deref().map(str::trim) {
-                if name.is_empty() || name.chars().count() > 100 {
-                    return Err(ApiError::unprocessable(
-                        "display_name_invalid",
-                        "A display name has 1 to 100 characters",
-                        "显示名称长度应为 1 到 100 个字符",
-                    ));
-                }
-                store::set_display_name(conn, &id, name, at)?;
+            if let Some(name) = body.display_name.as_deref() {
+                let name = validated_display_name(name)?;
+                store::set_display_name(conn, &id, &name, at)?;
             }
             if let Some(disabled) = body.disabled {
                 store::set_disabled(conn, &id, disabled, at)?;
