@@ -5,38 +5,50 @@ use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{IntGauge, Opts, Registry};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::db::Db;
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Status {
+    /// `ok`, `ready` or `unavailable`.
+    pub status: &'static str,
+    /// What is not ready (never internal detail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+fn status(status: &'static str, reason: Option<&'static str>) -> Status {
+    Status { status, reason }
+}
+
 /// The process is up.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Alive")))]
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Alive", body = Status)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+    HttpResponse::Ok().json(status("ok", None))
 }
 
 /// The database is reachable and fully migrated; 503 otherwise (take this node out of rotation).
 #[utoipa::path(
     tag = "operations",
     responses(
-        (status = 200, description = "Ready"),
-        (status = 503, description = "Database unreachable or migrations pending"),
+        (status = 200, description = "Ready", body = Status),
+        (status = 503, description = "Database unreachable or migrations pending", body = Status),
     )
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let db = state.db.clone();
     match web::block(move || db.ready()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Ok(Ok(())) => HttpResponse::Ok().json(status("ready", None)),
         Ok(Err(reason)) => {
             tracing::warn!(%reason, "not ready");
-            HttpResponse::ServiceUnavailable()
-                .json(serde_json::json!({ "status": "unavailable", "reason": "database" }))
+            HttpResponse::ServiceUnavailable().json(status("unavailable", Some("database")))
         }
-        Err(_) => {
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
-        }
+        Err(_) => HttpResponse::ServiceUnavailable().json(status("unavailable", None)),
     }
 }
 
