@@ -38,6 +38,22 @@ enum Command {
     },
     /// Walk the audit hash chain and report the first broken link.
     VerifyAudit,
+    /// On a database without jurisdictions: create the top node and an admin bound to it.
+    /// The password comes from DIBAO_ADMIN_PASSWORD (so it stays out of shell history).
+    Bootstrap {
+        /// 12-digit statistical division code of the top node.
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// province, city or county.
+        #[arg(long, default_value = "county")]
+        kind: String,
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        #[arg(long, env = "DIBAO_ADMIN_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,6 +71,13 @@ fn main() -> anyhow::Result<()> {
             file,
             skip_bad_rows,
         } => import(&cli.settings, &file, skip_bad_rows),
+        Command::Bootstrap {
+            code,
+            name,
+            kind,
+            admin,
+            password,
+        } => bootstrap(&cli.settings, code, name, &kind, admin, password),
         Command::VerifyAudit => {
             let (db, _) = open_db(&cli.settings)?;
             let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -108,6 +131,47 @@ fn demo(settings: &Settings) -> anyhow::Result<()> {
         Some(logins) => print_logins(&logins),
         None => println!("The database already has jurisdictions; the demo was not loaded."),
     }
+    Ok(())
+}
+
+fn bootstrap(
+    settings: &Settings,
+    code: String,
+    name: String,
+    kind: &str,
+    username: String,
+    password: String,
+) -> anyhow::Result<()> {
+    use dibao::jurisdictions::{Kind, api::insert_node, parse_code};
+    let kind = Kind::parse(kind).ok_or_else(|| anyhow::anyhow!("unknown kind {kind}"))?;
+    let (db, _) = open_db(settings)?;
+    let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let actor = Actor::system("bootstrap");
+    let user = dibao::db::write_transaction(&mut conn, |conn| {
+        let existing = dibao::jurisdictions::store::list(conn, &Scope::everything(), &Default::default(), None, 1)?;
+        if !existing.is_empty() {
+            return Err(dibao::error::ApiError::conflict(
+                "already_bootstrapped",
+                "The database already has jurisdictions; create further nodes and users through the API",
+                "数据库中已有辖区，请通过接口继续创建辖区和用户",
+            ));
+        }
+        let code = parse_code(&code)?.to_owned();
+        insert_node(conn, &actor, None, code.clone(), kind, name, None)?;
+        let input = dibao::users::api::CreateUser {
+            username,
+            display_name: "Administrator".into(),
+            role: dibao::auth::Role::Admin,
+            jurisdiction_code: code,
+            password,
+        };
+        dibao::users::api::create_user(conn, &actor, &Scope::everything(), &input)
+    })
+    .map_err(|e| anyhow::anyhow!("{} / {}", e.message, e.message_zh))?;
+    println!(
+        "Created {} and admin '{}'",
+        user.jurisdiction_name, user.username
+    );
     Ok(())
 }
 

@@ -2,13 +2,14 @@
 
 pub mod data;
 
-use crate::audit::{self, Actor, Event};
+use crate::audit::Actor;
 use crate::auth::{Role, Scope};
 use crate::db::{Db, DbConn, write_transaction};
 use crate::error::ApiResult;
 use crate::households::service::{self, NewHousehold};
 use crate::households::{LabourCapacity, MemberInput, Relation, Student};
-use crate::jurisdictions::{self, Kind, store::Jurisdiction};
+use crate::jurisdictions::api::insert_node;
+use crate::jurisdictions::{self, Kind};
 use crate::users::api::{CreateUser, create_user};
 
 /// The demo's one password; printed on start, never used outside the demo.
@@ -165,35 +166,20 @@ fn insert_jurisdiction(
     actor: &Actor,
     j: &data::DemoJurisdiction,
 ) -> ApiResult<()> {
-    let parent_path = match &j.parent_code {
-        Some(parent) => jurisdictions::store::find(conn, &Scope::everything(), parent)?
-            .map(|p| p.path)
-            .unwrap_or_else(|| "/".into()),
-        None => "/".into(),
+    let parent = match &j.parent_code {
+        Some(code) => jurisdictions::store::find(conn, &Scope::everything(), code)?,
+        None => None,
     };
-    let at = audit::store::now();
-    let row = Jurisdiction {
-        code: j.code.clone(),
-        parent_code: j.parent_code.clone(),
-        kind: Kind::parse(j.kind)
-            .unwrap_or(Kind::Village)
-            .as_str()
-            .to_owned(),
-        name: j.name.clone(),
-        path: jurisdictions::child_path(&parent_path, &j.code),
-        boundary: j.boundary.as_ref().map(|b| b.to_string()),
-        created_at: at,
-        updated_at: at,
-    };
-    jurisdictions::store::insert(conn, &row)?;
-    audit::store::append(
+    let kind = Kind::parse(j.kind).unwrap_or(Kind::Village);
+    let boundary = j.boundary.as_ref().map(|b| b.to_string());
+    insert_node(
         conn,
         actor,
-        Event {
-            action: "jurisdiction.create",
-            target_type: "jurisdiction",
-            target_id: &row.code,
-            summary: serde_json::json!({ "after": { "name": row.name, "kind": row.kind } }),
-        },
-    )
+        parent.as_ref(),
+        j.code.clone(),
+        kind,
+        j.name.clone(),
+        boundary,
+    )?;
+    Ok(())
 }

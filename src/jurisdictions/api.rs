@@ -9,8 +9,9 @@ use super::boundary::Boundary;
 use super::store::{self, Jurisdiction};
 use super::{Kind, child_path, parse_code};
 use crate::app::AppState;
-use crate::audit::{self, Event};
+use crate::audit::{self, Actor, Event};
 use crate::auth::{Action, Caller};
+use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::pagination::{Page, PageParams};
 
@@ -197,47 +198,77 @@ pub async fn create_jurisdiction(
                 )
             })?;
             caller.authorize(Action::ManageJurisdictions, &parent.path)?;
-            let parent_kind = Kind::parse(&parent.kind).unwrap_or(Kind::Village);
-            if !parent_kind.may_contain(body.kind) {
-                return Err(ApiError::unprocessable(
-                    "kind_not_allowed_here",
-                    format!("A {} cannot be placed under a {}", body.kind.as_str(), parent_kind.as_str()),
-                    "该级别的辖区不能放在此上级辖区之下",
-                ));
-            }
-            if store::code_exists(conn, &code)? {
-                return Err(ApiError::conflict(
-                    "jurisdiction_code_taken",
-                    format!("The code {code} is already in use"),
-                    format!("区划代码 {code} 已被使用"),
-                ));
-            }
-            let now = audit::store::now();
-            let row = Jurisdiction {
-                path: child_path(&parent.path, &code),
-                code,
-                parent_code: Some(parent.code),
-                kind: body.kind.as_str().to_owned(),
-                name,
-                boundary,
-                created_at: now,
-                updated_at: now,
-            };
-            store::insert(conn, &row)?;
-            audit::store::append(
+            insert_node(
                 conn,
                 &caller.actor(),
-                Event {
-                    action: "jurisdiction.create",
-                    target_type: "jurisdiction",
-                    target_id: &row.code,
-                    summary: serde_json::json!({ "after": { "name": row.name, "kind": row.kind, "parent": row.parent_code, "boundary": row.boundary.is_some() } }),
-                },
-            )?;
-            Ok(row)
+                Some(&parent),
+                code,
+                body.kind,
+                name,
+                boundary,
+            )
         })
         .await?;
     Ok(HttpResponse::Created().json(JurisdictionView::of(row)))
+}
+
+/// Creates a node under `parent`, or a root node when `parent` is `None` (operator commands
+/// only), and audits it. Shared by the API, the demo loader and `bootstrap`.
+pub fn insert_node(
+    conn: &mut DbConn,
+    actor: &Actor,
+    parent: Option<&Jurisdiction>,
+    code: String,
+    kind: Kind,
+    name: String,
+    boundary: Option<String>,
+) -> ApiResult<Jurisdiction> {
+    if let Some(parent) = parent {
+        let parent_kind = Kind::parse(&parent.kind).unwrap_or(Kind::Village);
+        if !parent_kind.may_contain(kind) {
+            return Err(ApiError::unprocessable(
+                "kind_not_allowed_here",
+                format!(
+                    "A {} cannot be placed under a {}",
+                    kind.as_str(),
+                    parent_kind.as_str()
+                ),
+                "该级别的辖区不能放在此上级辖区之下",
+            ));
+        }
+    }
+    if store::code_exists(conn, &code)? {
+        return Err(ApiError::conflict(
+            "jurisdiction_code_taken",
+            format!("The code {code} is already in use"),
+            format!("区划代码 {code} 已被使用"),
+        ));
+    }
+    let now = audit::store::now();
+    let row = Jurisdiction {
+        path: child_path(parent.map_or("/", |p| p.path.as_str()), &code),
+        code,
+        parent_code: parent.map(|p| p.code.clone()),
+        kind: kind.as_str().to_owned(),
+        name,
+        boundary,
+        created_at: now,
+        updated_at: now,
+    };
+    store::insert(conn, &row)?;
+    audit::store::append(
+        conn,
+        actor,
+        Event {
+            action: "jurisdiction.create",
+            target_type: "jurisdiction",
+            target_id: &row.code,
+            summary: serde_json::json!({ "after": {
+                "name": row.name, "kind": row.kind, "parent": row.parent_code, "boundary": row.boundary.is_some()
+            } }),
+        },
+    )?;
+    Ok(row)
 }
 
 /// Rename a node or change its boundary (admin).
