@@ -241,90 +241,105 @@ fn same_household(
         && a_worker == b_worker
 }
 
-/// Parses the whole file: households grouped by (village, reference), plus every row error.
-fn parse_file(csv_text: &[u8], report: &mut ImportReport) -> Vec<HouseholdRows> {
+/// A household's identity in the file.
+type Key = (String, String);
+
+fn key_of(village_code: &str, reference: &str) -> Key {
+    (village_code.trim().to_owned(), reference.trim().to_owned())
+}
+
+/// Parses the whole file: households grouped by (village, reference), the keys of households
+/// that have at least one bad row, and every row error (with the row's line in the file).
+fn parse_file(csv_text: &[u8], report: &mut ImportReport) -> (Vec<HouseholdRows>, Vec<Key>) {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(csv_text);
-    let mut groups: BTreeMap<(String, String), HouseholdRows> = BTreeMap::new();
+    let mut groups: BTreeMap<Key, HouseholdRows> = BTreeMap::new();
+    let mut bad_keys: Vec<Key> = Vec::new();
     let mut seen_ids: BTreeMap<String, u64> = BTreeMap::new();
-    match reader.headers() {
-        Ok(headers) => {
-            let missing: Vec<&str> = COLUMNS
-                .iter()
-                .copied()
-                .filter(|c| !headers.iter().any(|h| h == *c))
-                .collect();
-            if !missing.is_empty() {
-                report.errors.push(row_error(
-                    1,
-                    &bad(
-                        "header",
-                        &format!("Missing columns: {}", missing.join(", ")),
-                        &format!("缺少列：{}", missing.join(", ")),
-                    ),
-                ));
-                return Vec::new();
-            }
-        }
+    let headers = match reader.headers() {
+        Ok(headers) => headers.clone(),
         Err(_) => {
-            report.errors.push(row_error(
-                1,
-                &bad(
-                    "header",
-                    "The file has no readable header row",
-                    "文件缺少可读取的表头行",
-                ),
-            ));
-            return Vec::new();
+            let err = bad(
+                "header",
+                "The file has no readable header row",
+                "文件缺少可读取的表头行",
+            );
+            report.errors.push(row_error(1, &err));
+            return (Vec::new(), bad_keys);
         }
+    };
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !headers.iter().any(|h| h == *c))
+        .collect();
+    if !missing.is_empty() {
+        let err = bad(
+            "header",
+            &format!("Missing columns: {}", missing.join(", ")),
+            &format!("缺少列：{}", missing.join(", ")),
+        );
+        report.errors.push(row_error(1, &err));
+        return (Vec::new(), bad_keys);
     }
-    for record in reader.deserialize::<CsvRow>() {
+    for record in reader.records() {
         report.rows_total += 1;
-        let line = report.rows_total + 1;
-        let parsed = record
-            .map_err(|e| {
-                bad(
-                    "row",
-                    &format!("Unreadable row: {e}"),
-                    "该行无法读取（列数或编码错误）",
-                )
-            })
-            .and_then(|row| parse_row(&row));
-        let (household, worker) = match parsed {
-            Ok(p) => p,
+        // The line where the record starts, so blank lines and multi-line fields count.
+        let line = match &record {
+            Ok(r) => r.position().map_or(report.rows_total + 1, |p| p.line()),
+            Err(e) => e.position().map_or(report.rows_total + 1, |p| p.line()),
+        };
+        let unreadable = |e: &dyn std::fmt::Display| {
+            bad(
+                "row",
+                &format!("Unreadable row: {e}"),
+                "该行无法读取（列数或编码错误）",
+            )
+        };
+        let raw = match record.map_err(|e| unreadable(&e)).and_then(|r| {
+            r.deserialize::<CsvRow>(Some(&headers))
+                .map_err(|e| unreadable(&e))
+        }) {
+            Ok(raw) => raw,
             Err(err) => {
                 report.errors.push(row_error(line, &err));
                 continue;
             }
         };
+        let key = key_of(&raw.village_code, &raw.household_ref);
+        let mut refuse = |err: ApiError, key: Key| {
+            report.errors.push(row_error(line, &err));
+            bad_keys.push(key);
+        };
+        let (household, worker) = match parse_row(&raw) {
+            Ok(p) => p,
+            Err(err) => {
+                refuse(err, key);
+                continue;
+            }
+        };
         let id = household.members[0].id_number.as_str().to_owned();
         if let Some(first) = seen_ids.insert(id, line) {
-            report.errors.push(row_error(
-                line,
-                &super::field_error(
+            refuse(
+                super::field_error(
                     "id_number",
                     "id_number_repeated",
                     format!("This ID number already appears on line {first}"),
                     format!("该身份证号已在第 {first} 行出现"),
                 ),
-            ));
+                key,
+            );
             continue;
         }
-        let key = (
-            household.village_code.clone(),
-            household.reference.clone().unwrap_or_default(),
-        );
         match groups.get_mut(&key) {
             None => {
-                groups.insert(
-                    key,
-                    HouseholdRows {
-                        lines: vec![line],
-                        worker_username: worker,
-                        household,
-                    },
-                );
+                let rows = HouseholdRows {
+                    lines: vec![line],
+                    worker_username: worker,
+                    household,
+                };
+                groups.insert(key, rows);
             }
             Some(group)
                 if same_household(
@@ -337,20 +352,27 @@ fn parse_file(csv_text: &[u8], report: &mut ImportReport) -> Vec<HouseholdRows> 
                 group.lines.push(line);
                 group.household.members.extend(household.members);
             }
-            Some(group) => report.errors.push(row_error(
-                line,
-                &bad(
-                    "household_ref",
-                    &format!(
-                        "Household fields differ from line {} of the same household",
-                        group.lines[0]
+            Some(group) => {
+                let first = group.lines[0];
+                refuse(
+                    bad(
+                        "household_ref",
+                        &format!("Household fields differ from line {first} of the same household"),
+                        &format!("与同户第 {first} 行的家庭信息不一致"),
                     ),
-                    &format!("与同户第 {} 行的家庭信息不一致", group.lines[0]),
-                ),
-            )),
+                    key,
+                );
+            }
         }
     }
-    groups.into_values().collect()
+    let groups = groups
+        .into_iter()
+        .filter(|(key, _)| !bad_keys.contains(key))
+        .map(|(_, rows)| rows)
+        .collect();
+    bad_keys.sort();
+    bad_keys.dedup();
+    (groups, bad_keys)
 }
 
 /// What happened to one household.
@@ -501,16 +523,13 @@ pub fn run(
     progress: &dyn Fn(u64),
 ) -> ApiResult<ImportReport> {
     let mut report = ImportReport::default();
-    let groups = parse_file(csv_text, &mut report);
-    let bad_lines: Vec<u64> = report.errors.iter().map(|e| e.line).collect();
+    let (groups, bad_households) = parse_file(csv_text, &mut report);
+    // A household with any bad row is not imported at all: half a family would be wrong.
+    report.households_skipped = bad_households.len() as u64;
     let outcome = crate::db::write_transaction(conn, |conn| {
         for group in groups {
             let lines = group.lines.clone();
             progress(lines.len() as u64);
-            if lines.iter().any(|l| bad_lines.contains(l)) {
-                report.households_skipped += 1;
-                continue;
-            }
             // A savepoint per household: a refused one leaves nothing behind.
             match conn.transaction(|conn| apply_household(conn, actor, scope, group)) {
                 Ok(Outcome::Created(members)) => {

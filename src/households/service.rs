@@ -246,7 +246,6 @@ pub fn add_member(
     household_id: &str,
     member: &Member,
 ) -> ApiResult<String> {
-    ensure_not_active_elsewhere(conn, scope, &member.id_number, None)?;
     let current = store::active_members(conn, household_id)?;
     if current
         .iter()
@@ -260,6 +259,7 @@ pub fn add_member(
         )
         .with_kind_conflict());
     }
+    ensure_not_active_elsewhere(conn, scope, &member.id_number, Some(household_id))?;
     if member.relation == super::Relation::Head && current.iter().any(|m| m.relation == "head") {
         return Err(field_error(
             "relation",

@@ -1,0 +1,14 @@
+//! Black-box API tests: each test spawns the real application with a fresh database seeded
+//! with the demo county, and talks to it over HTTP only (plus direct SQL where a test plays
+//! an attacker with database access).
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod errors;
+mod households;
+mod import;
+mod jurisdictions;
+mod ops;
+mod scoping;
