@@ -241,6 +241,16 @@ fn same_household(
         && a_worker == b_worker
 }
 
+/// 1-based line number where a record starts. The reader reports the offset where it began
+/// looking, which is before any blank lines it skipped.
+fn line_at(text: &[u8], byte: u64) -> u64 {
+    let mut start = (byte as usize).min(text.len());
+    while start < text.len() && matches!(text[start], b'\n' | b'\r') {
+        start += 1;
+    }
+    1 + text[..start].iter().filter(|&&b| b == b'\n').count() as u64
+}
+
 /// A household's identity in the file.
 type Key = (String, String);
 
@@ -285,11 +295,13 @@ fn parse_file(csv_text: &[u8], report: &mut ImportReport) -> (Vec<HouseholdRows>
     }
     for record in reader.records() {
         report.rows_total += 1;
-        // The line where the record starts, so blank lines and multi-line fields count.
-        let line = match &record {
-            Ok(r) => r.position().map_or(report.rows_total + 1, |p| p.line()),
-            Err(e) => e.position().map_or(report.rows_total + 1, |p| p.line()),
+        // The line where the record starts, counted from its byte offset: the csv crate's own
+        // line count skips blank lines.
+        let position = match &record {
+            Ok(r) => r.position(),
+            Err(e) => e.position(),
         };
+        let line = position.map_or(report.rows_total + 1, |p| line_at(csv_text, p.byte()));
         let unreadable = |e: &dyn std::fmt::Display| {
             bad(
                 "row",
