@@ -11,6 +11,9 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::{DemoMode, Settings};
 use crate::db::{Backend, Db};
 use crate::error::ApiError;
+use crate::photos::storage::Blobs;
+use crate::photos::uploads::PhotoService;
+use crate::scoring::store::SchemeCache;
 
 /// Shared by every request handler.
 pub struct AppState {
@@ -18,6 +21,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub settings: Settings,
     pub throttle: Throttle,
+    pub schemes: SchemeCache,
+    pub photos: PhotoService,
 }
 
 pub struct Application {
@@ -50,7 +55,22 @@ impl Application {
         let secret = jwt_secret(&settings)?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let photos = PhotoService::new(
+            Blobs::open(&settings.object_store_url, &settings.data_dir.join("blobs"))?,
+            settings.data_dir.join("uploads"),
+            crate::photos::Limits {
+                max_bytes: settings.max_photo_bytes,
+                max_pixels: settings.max_photo_pixels,
+            },
+            match settings.parallel_ingests {
+                0 => cpus,
+                n => n,
+            },
+        )?;
         let state = web::Data::new(AppState {
+            schemes: SchemeCache::default(),
+            photos,
             keys: TokenKeys::new(
                 &secret,
                 settings.access_token_ttl,
@@ -64,6 +84,7 @@ impl Application {
             db,
             settings,
         });
+        spawn_upload_sweeper(state.clone());
         let server = serve(listener, state)?;
         Ok(Application {
             server,
@@ -80,6 +101,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Hourly, drop uploads abandoned for a day (a phone that never came back), with their files.
+fn spawn_upload_sweeper(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every_hour.tick().await;
+            match crate::photos::uploads::sweep_stale(&state, chrono::Duration::hours(24)).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(removed = n, "swept abandoned uploads"),
+                Err(err) => tracing::warn!(error = %err, "upload sweep failed"),
+            }
+        }
+    });
 }
 
 /// The configured secret, or one generated once and kept in the data dir (mode 0600).
@@ -195,7 +231,7 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    use crate::{audit, auth, households, jurisdictions, ops, users};
+    use crate::{audit, auth, households, jurisdictions, ops, photos, scoring, users};
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(crate::openapi::spec)
@@ -225,5 +261,19 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(households::api::update_member)
         .service(households::api::remove_member)
         .service(households::api::lookup_member)
-        .service(audit::api::verify_audit);
+        .service(audit::api::verify_audit)
+        .service(scoring::api::list_schemes)
+        .service(scoring::api::get_scheme)
+        .service(scoring::api::publish_scheme)
+        .service(scoring::api::replace_scheme)
+        .service(scoring::api::activate_scheme)
+        .service(scoring::api::preview_assessment)
+        .service(scoring::api::record_assessment)
+        .service(scoring::api::list_assessments)
+        .service(scoring::api::get_assessment)
+        .service(photos::uploads::discover)
+        .service(photos::uploads::create_upload)
+        .service(photos::uploads::upload_offset)
+        .service(photos::uploads::append)
+        .service(photos::uploads::photo_stored);
 }

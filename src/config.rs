@@ -96,6 +96,28 @@ pub struct Settings {
     #[arg(long, env = "DIBAO_MAX_CSV_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_csv_bytes: usize,
 
+    /// Object storage for photos: empty means DATA_DIR/blobs; or e.g. `s3://bucket/prefix`
+    /// (credentials and endpoint from the usual AWS_* variables).
+    #[arg(
+        long,
+        env = "DIBAO_OBJECT_STORE_URL",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub object_store_url: String,
+
+    /// Largest accepted photo, in bytes.
+    #[arg(long, env = "DIBAO_MAX_PHOTO_BYTES", default_value_t = 20_000_000)]
+    pub max_photo_bytes: usize,
+
+    /// Largest accepted photo, in pixels (checked from the header before decoding).
+    #[arg(long, env = "DIBAO_MAX_PHOTO_PIXELS", default_value_t = 60_000_000)]
+    pub max_photo_pixels: u64,
+
+    /// Photos analysed at the same time (bounds CPU and memory); 0 means one per CPU.
+    #[arg(long, env = "DIBAO_PARALLEL_INGESTS", default_value_t = 0)]
+    pub parallel_ingests: usize,
+
     /// Seed the demo county into an empty SQLite database on start (`auto`) or never (`off`).
     /// PostgreSQL is only ever seeded by the explicit `demo` command.
     #[arg(long, env = "DIBAO_DEMO", default_value = "auto")]

@@ -19,6 +19,10 @@ pub enum ErrorKind {
     UnsupportedMediaType,
     Unprocessable,
     TooManyRequests,
+    /// A precondition header (tus's `Tus-Resumable`) is missing or unsupported.
+    PreconditionFailed,
+    /// tus checksum extension: the chunk did not match its `Upload-Checksum`.
+    ChecksumMismatch,
     Unavailable,
     Internal,
 }
@@ -35,6 +39,8 @@ impl ErrorKind {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::ChecksumMismatch => StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST),
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -38,6 +38,16 @@ enum Command {
     },
     /// Walk the audit hash chain and report the first broken link.
     VerifyAudit,
+    /// Re-assess a county's households under one scheme version (new assessments supersede
+    /// the old; households already assessed under it are skipped, so a re-run resumes).
+    Rescore {
+        /// County code.
+        #[arg(long)]
+        county: String,
+        /// Scheme version number of that county.
+        #[arg(long)]
+        version: i32,
+    },
     /// On a database without jurisdictions: create the top node and an admin bound to it.
     /// The password comes from DIBAO_ADMIN_PASSWORD (so it stays out of shell history).
     Bootstrap {
@@ -78,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             admin,
             password,
         } => bootstrap(&cli.settings, code, name, &kind, admin, password),
+        Command::Rescore { county, version } => rescore(&cli.settings, &county, version),
         Command::VerifyAudit => {
             let (db, _) = open_db(&cli.settings)?;
             let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -172,6 +183,34 @@ fn bootstrap(
         "Created {} and admin '{}'",
         user.jurisdiction_name, user.username
     );
+    Ok(())
+}
+
+fn rescore(settings: &Settings, county_code: &str, version: i32) -> anyhow::Result<()> {
+    let (db, _) = open_db(settings)?;
+    let county = {
+        let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
+        dibao::jurisdictions::store::find(&mut conn, &Scope::everything(), county_code)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .filter(|c| c.kind == "county")
+            .ok_or_else(|| anyhow::anyhow!("no county {county_code}"))?
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} households {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let report = dibao::scoring::service::rescore(
+        &db,
+        &dibao::scoring::store::SchemeCache::default(),
+        &Actor::system("rescore"),
+        &county,
+        version,
+        &|n| bar.inc(n),
+    )
+    .map_err(|e| anyhow::anyhow!("{} / {}", e.message, e.message_zh))?;
+    bar.finish_and_clear();
+    println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
 }
 

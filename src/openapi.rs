@@ -44,6 +44,20 @@ use crate::error::ErrorBody;
         crate::households::api::remove_member,
         crate::households::api::lookup_member,
         crate::audit::api::verify_audit,
+        crate::scoring::api::list_schemes,
+        crate::scoring::api::get_scheme,
+        crate::scoring::api::publish_scheme,
+        crate::scoring::api::replace_scheme,
+        crate::scoring::api::activate_scheme,
+        crate::scoring::api::preview_assessment,
+        crate::scoring::api::record_assessment,
+        crate::scoring::api::list_assessments,
+        crate::scoring::api::get_assessment,
+        crate::photos::uploads::discover,
+        crate::photos::uploads::create_upload,
+        crate::photos::uploads::upload_offset,
+        crate::photos::uploads::append,
+        crate::photos::uploads::photo_stored,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecurityAndErrors)
@@ -87,6 +101,8 @@ impl Modify for SecurityAndErrors {
                 &mut item.put,
                 &mut item.patch,
                 &mut item.delete,
+                &mut item.head,
+                &mut item.options,
             ];
             for operation in operations.into_iter().flatten() {
                 let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());

@@ -56,6 +56,13 @@ pub enum Action {
     ReadUsers,
     ManageUsers,
     VerifyAudit,
+    /// Read a county's scoring schemes (also from below: a village reads its county's).
+    ReadSchemes,
+    PublishSchemes,
+    /// Record an assessment outside a visit (office assessment, re-scoring).
+    RecordAssessments,
+    /// Upload evidence photos (every staff role visits: coordinators, county spot checks).
+    UploadPhotos,
 }
 
 impl Role {
@@ -64,15 +71,26 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
+            _ if action == UploadPhotos => true,
             Role::CountyOfficer => matches!(
                 action,
-                ReadJurisdictions | ReadHouseholds | ReadUsers | VerifyAudit
+                ReadJurisdictions
+                    | ReadHouseholds
+                    | ReadUsers
+                    | VerifyAudit
+                    | ReadSchemes
+                    | PublishSchemes
             ),
             Role::TownshipReviewer => matches!(
                 action,
-                ReadJurisdictions | ReadHouseholds | WriteHouseholds | ReadUsers
+                ReadJurisdictions
+                    | ReadHouseholds
+                    | WriteHouseholds
+                    | ReadUsers
+                    | ReadSchemes
+                    | RecordAssessments
             ),
-            Role::Coordinator => matches!(action, ReadJurisdictions | ReadHouseholds),
+            Role::Coordinator => matches!(action, ReadJurisdictions | ReadHouseholds | ReadSchemes),
         }
     }
 }
@@ -129,6 +147,17 @@ impl Caller {
     pub fn authorize(&self, action: Action, target_path: &str) -> ApiResult<()> {
         self.authorize_role(action)?;
         if self.scope.contains(target_path) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+
+    /// For settings a node inherits from above (its county's scheme): the target may be in
+    /// the caller's subtree or one of the caller's own ancestors.
+    pub fn authorize_inherited(&self, action: Action, target_path: &str) -> ApiResult<()> {
+        self.authorize_role(action)?;
+        if self.scope.contains(target_path) || self.scope.root_path().starts_with(target_path) {
             Ok(())
         } else {
             Err(ApiError::forbidden())

@@ -117,6 +117,78 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    scheme_versions (id) {
+        id -> Text,
+        county_code -> Text,
+        version -> Integer,
+        name -> Text,
+        source -> Text,
+        content_hash -> Text,
+        active -> Bool,
+        published_at -> Timestamp,
+        published_by -> Text,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> Text,
+        household_id -> Text,
+        scheme_version_id -> Text,
+        scheme_hash -> Text,
+        inputs -> Text,
+        result -> Text,
+        outcome -> Text,
+        score -> Integer,
+        band -> Text,
+        review_class -> Text,
+        payment_fen -> Nullable<BigInt>,
+        county_visit -> Bool,
+        supersedes_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        created_by -> Text,
+    }
+}
+
+diesel::table! {
+    photos (seq) {
+        seq -> BigInt,
+        digest -> Text,
+        size_bytes -> BigInt,
+        width -> Integer,
+        height -> Integer,
+        gps_lat -> Nullable<Double>,
+        gps_lon -> Nullable<Double>,
+        gps_alt -> Nullable<Double>,
+        gps_problem -> Nullable<Text>,
+        taken_at -> Nullable<Timestamp>,
+        taken_local -> Nullable<Timestamp>,
+        orientation -> Integer,
+        make -> Nullable<Text>,
+        model -> Nullable<Text>,
+        dhash -> BigInt,
+        uploaded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    uploads (id) {
+        id -> Text,
+        digest -> Text,
+        length -> BigInt,
+        received -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(assessments -> households (household_id));
+diesel::joinable!(assessments -> scheme_versions (scheme_version_id));
+diesel::joinable!(scheme_versions -> jurisdictions (county_code));
 diesel::joinable!(households -> jurisdictions (village_code));
 diesel::joinable!(members -> households (household_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
@@ -133,4 +205,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     members,
     audit_log,
     audit_head,
+    scheme_versions,
+    assessments,
+    photos,
+    uploads,
 );

@@ -117,6 +117,16 @@ pub fn seed(conn: &mut DbConn) -> ApiResult<Vec<Login>> {
             )?;
             workers.insert(village.code.clone(), id);
         }
+        // The DOMAIN.md default scheme is the demo county's scheme in force.
+        let county_row = jurisdictions::store::find(conn, &everything, county_code)?
+            .ok_or_else(|| crate::error::ApiError::internal("demo county missing"))?;
+        crate::scoring::service::publish(
+            conn,
+            &actor,
+            &county_row,
+            crate::scoring::DEFAULT_SCHEME,
+            true,
+        )?;
         for h in county.households {
             let members = h
                 .members

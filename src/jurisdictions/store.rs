@@ -132,3 +132,15 @@ pub fn name_of(conn: &mut DbConn, code: &str) -> ApiResult<Option<String>> {
         .first(conn)
         .optional()?)
 }
+
+/// The county a node lies in (itself, if it is one): the ancestor of kind county on its path.
+/// Ancestors of a node the caller may see are never secret: they are the caller's own county.
+pub fn county_of(conn: &mut DbConn, path: &str) -> ApiResult<Option<Jurisdiction>> {
+    let codes: Vec<&str> = super::path_codes(path).collect();
+    Ok(jurisdictions::table
+        .filter(jurisdictions::code.eq_any(codes))
+        .filter(jurisdictions::kind.eq(super::Kind::County.as_str()))
+        .select(Jurisdiction::as_select())
+        .first(conn)
+        .optional()?)
+}

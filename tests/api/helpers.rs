@@ -36,7 +36,7 @@ pub struct TestApp {
     /// What the seeder reported (the first few accounts).
     pub logins: Vec<dibao::demo::Login>,
     postgres: Option<PostgresDatabase>,
-    _data_dir: TempDir,
+    data_dir: TempDir,
 }
 
 /// A database created for one test on the server of `TEST_DATABASE_URL`, dropped with it.
@@ -178,7 +178,7 @@ pub async fn spawn_app() -> TestApp {
         db,
         logins,
         postgres,
-        _data_dir: data_dir,
+        data_dir,
     }
 }
 
@@ -225,12 +225,17 @@ impl TestApp {
         &self.address
     }
 
+    /// The app's data directory (blobs, partial uploads).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
     /// A connection to the app's database.
     pub fn conn(&self) -> Conn {
         self.db.get().expect("a database connection")
     }
 
-    async fn send(&self, request: reqwest::RequestBuilder) -> Resp {
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Resp {
         let response = request.send().await.expect("the request is answered");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
@@ -245,7 +250,12 @@ impl TestApp {
         }
     }
 
-    fn request(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
         let builder = self
             .client
             .request(method, format!("{}{path}", self.address));

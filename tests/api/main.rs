@@ -12,3 +12,5 @@ mod import;
 mod jurisdictions;
 mod ops;
 mod scoping;
+mod scoring;
+mod uploads;

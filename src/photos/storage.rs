@@ -1,0 +1,71 @@
+//! Blob storage through `object_store`: a local directory by default, any S3-compatible
+//! bucket by configuration. Keys are content digests, so a write is idempotent.
+
+use std::sync::Arc;
+
+use object_store::path::Path;
+use object_store::{ObjectStore, PutPayload};
+
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Clone)]
+pub struct Blobs {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+}
+
+impl Blobs {
+    /// `url` empty: files under `local_dir`. Otherwise an object-store URL such as
+    /// `s3://bucket/prefix` (credentials from the usual AWS_* variables).
+    pub fn open(url: &str, local_dir: &std::path::Path) -> anyhow::Result<Blobs> {
+        if url.is_empty() {
+            std::fs::create_dir_all(local_dir)?;
+            let store = object_store::local::LocalFileSystem::new_with_prefix(local_dir)?;
+            return Ok(Blobs {
+                store: Arc::new(store),
+                prefix: Path::default(),
+            });
+        }
+        let parsed = url::Url::parse(url)?;
+        let (store, prefix) = object_store::parse_url_opts(&parsed, std::env::vars())?;
+        Ok(Blobs {
+            store: Arc::from(store),
+            prefix,
+        })
+    }
+
+    fn key(&self, kind: &str, digest: &str) -> Path {
+        // Two levels of fan-out keep directories small on a local disk.
+        self.prefix
+            .child(kind)
+            .child(&digest[..2])
+            .child(format!("{digest}.jpg"))
+    }
+
+    pub async fn put(&self, kind: &str, digest: &str, bytes: Vec<u8>) -> ApiResult<()> {
+        self.store
+            .put(&self.key(kind, digest), PutPayload::from(bytes))
+            .await
+            .map_err(storage_error)?;
+        Ok(())
+    }
+
+    pub async fn get(&self, kind: &str, digest: &str) -> ApiResult<bytes::Bytes> {
+        let result = self
+            .store
+            .get(&self.key(kind, digest))
+            .await
+            .map_err(storage_error)?;
+        result.bytes().await.map_err(storage_error)
+    }
+}
+
+fn storage_error(err: object_store::Error) -> ApiError {
+    tracing::error!(error = %err, "object storage");
+    ApiError::new(
+        crate::error::ErrorKind::Unavailable,
+        "storage_unavailable",
+        "Photo storage is not available; try again shortly",
+        "照片存储暂时不可用，请稍后再试",
+    )
+}

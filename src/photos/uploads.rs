@@ -1,0 +1,580 @@
+//! Resumable photo upload: the tus 1.0 protocol (core, creation, checksum), content-addressed.
+//!
+//! The phone creates an upload naming the photo's SHA-256 (`Upload-Metadata: sha256 <base64 of
+//! the hex digest>`), then PATCHes bytes from the offset the server reports; after a dropped
+//! connection it asks (HEAD) and continues from there. Bytes go straight to a file, never into
+//! memory beyond one network chunk. When the last byte arrives the digest is recomputed and the
+//! photo is checked and analysed; only a good photo is stored (object storage + one row), and a
+//! bad one leaves nothing behind. A photo already stored is a no-op success.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, head, options, patch, post, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use futures_util::StreamExt;
+use sha2::Digest;
+use tokio::io::AsyncWriteExt;
+
+use super::storage::Blobs;
+use super::store::{self, NewPhoto, UploadRow};
+use super::{Limits, PhotoError};
+use crate::app::AppState;
+use crate::audit::{self, Event};
+use crate::auth::{Action, Caller};
+use crate::error::{ApiError, ApiResult, ErrorKind};
+
+pub const TUS_VERSION: &str = "1.0.0";
+const EXTENSIONS: &str = "creation,checksum";
+const CHECKSUMS: &str = "sha1,sha256";
+
+/// Uploads, storage and ingest settings shared by the handlers.
+pub struct PhotoService {
+    pub blobs: Blobs,
+    pub uploads_dir: PathBuf,
+    pub limits: Limits,
+    /// Decoding is CPU- and memory-heavy: at most this many photos are analysed at once, so
+    /// memory stays bounded however many uploads finish together.
+    pub ingest_permits: tokio::sync::Semaphore,
+    /// Uploads receiving a PATCH right now: a second concurrent PATCH would interleave bytes.
+    busy: Mutex<HashSet<String>>,
+}
+
+impl PhotoService {
+    pub fn new(
+        blobs: Blobs,
+        uploads_dir: PathBuf,
+        limits: Limits,
+        parallel_ingests: usize,
+    ) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&uploads_dir)?;
+        Ok(PhotoService {
+            blobs,
+            uploads_dir,
+            limits,
+            ingest_permits: tokio::sync::Semaphore::new(parallel_ingests.max(1)),
+            busy: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn partial_path(&self, id: &str) -> PathBuf {
+        self.uploads_dir.join(format!("{id}.part"))
+    }
+}
+
+/// Holds an upload's busy mark until dropped.
+struct BusyGuard<'a> {
+    service: &'a PhotoService,
+    id: String,
+}
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.service.busy.lock() {
+            busy.remove(&self.id);
+        }
+    }
+}
+
+fn lock_upload<'a>(service: &'a PhotoService, id: &str) -> ApiResult<BusyGuard<'a>> {
+    let mut busy = service.busy.lock().map_err(ApiError::internal)?;
+    if !busy.insert(id.to_owned()) {
+        return Err(ApiError::conflict(
+            "upload_busy",
+            "Another request is writing to this upload; retry after it finishes",
+            "该上传正被另一请求写入，请稍后重试",
+        ));
+    }
+    Ok(BusyGuard {
+        service,
+        id: id.to_owned(),
+    })
+}
+
+pub fn photo_error(err: PhotoError) -> ApiError {
+    let kind = match err.http_status() {
+        413 => ErrorKind::PayloadTooLarge,
+        415 => ErrorKind::UnsupportedMediaType,
+        _ => ErrorKind::Unprocessable,
+    };
+    ApiError::new(kind, err.code(), err.message_en(), err.message_zh())
+}
+
+fn header_str<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn require_tus(req: &HttpRequest) -> ApiResult<()> {
+    if header_str(req, "Tus-Resumable") == Some(TUS_VERSION) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            ErrorKind::PreconditionFailed,
+            "tus_version_unsupported",
+            "Send Tus-Resumable: 1.0.0",
+            "请使用 tus 1.0.0 协议（Tus-Resumable: 1.0.0）",
+        ))
+    }
+}
+
+fn bad_header(name: &str) -> ApiError {
+    ApiError::bad_request(
+        "upload_header_invalid",
+        format!("Missing or invalid {name} header"),
+        format!("请求头 {name} 缺失或无效"),
+    )
+}
+
+/// The declared SHA-256 from `Upload-Metadata` (tus: comma-separated `key base64(value)`).
+fn declared_digest(req: &HttpRequest) -> ApiResult<String> {
+    let metadata =
+        header_str(req, "Upload-Metadata").ok_or_else(|| bad_header("Upload-Metadata"))?;
+    metadata
+        .split(',')
+        .filter_map(|pair| pair.trim().split_once(' '))
+        .find(|(key, _)| *key == "sha256")
+        .and_then(|(_, value)| STANDARD.decode(value.trim()).ok())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .map(|digest| digest.to_ascii_lowercase())
+        .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| bad_header("Upload-Metadata (sha256)"))
+}
+
+fn tus_response(status: StatusCode) -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::build(status);
+    response.insert_header(("Tus-Resumable", TUS_VERSION));
+    response.insert_header((header::CACHE_CONTROL, "no-store"));
+    response
+}
+
+/// Bytes of an unfinished upload already on disk: the file is the truth after a crash.
+async fn received_bytes(service: &PhotoService, upload: &UploadRow) -> i64 {
+    if upload.completed_at.is_some() {
+        return upload.length;
+    }
+    tokio::fs::metadata(service.partial_path(&upload.id))
+        .await
+        .map_or(0, |m| m.len() as i64)
+}
+
+/// What the server supports (tus discovery).
+#[utoipa::path(
+    options,
+    path = "/api/v1/uploads",
+    tag = "photos",
+    responses((status = 204, description = "Tus-Version, Tus-Extension, Tus-Max-Size and Tus-Checksum-Algorithm headers"))
+)]
+#[options("/api/v1/uploads")]
+pub async fn discover(state: web::Data<AppState>) -> HttpResponse {
+    tus_response(StatusCode::NO_CONTENT)
+        .insert_header(("Tus-Version", TUS_VERSION))
+        .insert_header(("Tus-Extension", EXTENSIONS))
+        .insert_header(("Tus-Max-Size", state.photos.limits.max_bytes.to_string()))
+        .insert_header(("Tus-Checksum-Algorithm", CHECKSUMS))
+        .finish()
+}
+
+/// Start (or resume) uploading one photo. Headers: `Tus-Resumable: 1.0.0`, `Upload-Length`,
+/// `Upload-Metadata: sha256 <base64 of the lower-case hex SHA-256>`. Answers 201 with
+/// `Location` and `Upload-Offset`; when the photo is already stored the offset equals the
+/// length and there is nothing to send.
+#[utoipa::path(
+    post,
+    path = "/api/v1/uploads",
+    tag = "photos",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created or resumed: see Location and Upload-Offset"),
+        (status = 412, description = "Tus-Resumable missing or not 1.0.0", body = crate::error::ErrorBody),
+        (status = 413, description = "Upload-Length over the photo size limit", body = crate::error::ErrorBody),
+    )
+)]
+#[post("/api/v1/uploads")]
+pub async fn create_upload(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    caller.authorize_role(Action::UploadPhotos)?;
+    require_tus(&req)?;
+    let length: i64 = header_str(&req, "Upload-Length")
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &i64| n > 0)
+        .ok_or_else(|| bad_header("Upload-Length"))?;
+    if length as u64 > state.photos.limits.max_bytes as u64 {
+        return Err(photo_error(PhotoError::TooLarge {
+            len: length as usize,
+            max: state.photos.limits.max_bytes,
+        }));
+    }
+    let digest = declared_digest(&req)?;
+    let user = caller.user_id.clone();
+    let upload = state
+        .db
+        .write(move |conn| {
+            let stored = store::photo_exists(conn, &digest)?;
+            if !stored && let Some(open) = store::open_upload_for(conn, &digest, &user)? {
+                if open.length == length {
+                    return Ok(open);
+                }
+                store::delete_upload(conn, &open.id)?;
+            }
+            let at = audit::store::now();
+            let row = UploadRow {
+                id: uuid::Uuid::now_v7().simple().to_string(),
+                digest,
+                length,
+                received: if stored { length } else { 0 },
+                created_by: user,
+                created_at: at,
+                updated_at: at,
+                completed_at: stored.then_some(at),
+            };
+            store::insert_upload(conn, &row)?;
+            Ok(row)
+        })
+        .await?;
+    let offset = received_bytes(&state.photos, &upload).await;
+    Ok(tus_response(StatusCode::CREATED)
+        .insert_header((header::LOCATION, format!("/api/v1/uploads/{}", upload.id)))
+        .insert_header(("Upload-Offset", offset.to_string()))
+        .finish())
+}
+
+/// How much of an upload the server has (resume from `Upload-Offset`).
+#[utoipa::path(
+    head,
+    path = "/api/v1/uploads/{id}",
+    tag = "photos",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses(
+        (status = 200, description = "Upload-Offset and Upload-Length headers"),
+        (status = 404, description = "No such upload of the caller's"),
+    )
+)]
+#[head("/api/v1/uploads/{id}")]
+pub async fn upload_offset(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.authorize_role(Action::UploadPhotos)?;
+    let id = id.into_inner();
+    let user = caller.user_id.clone();
+    let upload = state
+        .db
+        .run(move |conn| store::find_upload(conn, &id, &user))
+        .await?
+        .ok_or_else(|| ApiError::not_found("Upload", "该上传"))?;
+    let offset = received_bytes(&state.photos, &upload).await;
+    Ok(tus_response(StatusCode::OK)
+        .insert_header(("Upload-Offset", offset.to_string()))
+        .insert_header(("Upload-Length", upload.length.to_string()))
+        .finish())
+}
+
+/// Incremental checksum of one PATCH body (tus checksum extension).
+enum ChunkHasher {
+    Sha1(sha1::Sha1, Vec<u8>),
+    Sha256(sha2::Sha256, Vec<u8>),
+}
+
+impl ChunkHasher {
+    fn from_header(value: &str) -> ApiResult<ChunkHasher> {
+        let (algorithm, encoded) = value
+            .trim()
+            .split_once(' ')
+            .ok_or_else(|| bad_header("Upload-Checksum"))?;
+        let expected = STANDARD
+            .decode(encoded.trim())
+            .map_err(|_| bad_header("Upload-Checksum"))?;
+        match algorithm {
+            "sha1" => Ok(ChunkHasher::Sha1(sha1::Sha1::new(), expected)),
+            "sha256" => Ok(ChunkHasher::Sha256(sha2::Sha256::new(), expected)),
+            _ => Err(ApiError::bad_request(
+                "checksum_algorithm_unsupported",
+                format!("Supported checksum algorithms: {CHECKSUMS}"),
+                format!("支持的校验算法：{CHECKSUMS}"),
+            )),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            ChunkHasher::Sha1(h, _) => h.update(bytes),
+            ChunkHasher::Sha256(h, _) => h.update(bytes),
+        }
+    }
+
+    fn matches(self) -> bool {
+        match self {
+            ChunkHasher::Sha1(h, expected) => h.finalize().as_slice() == expected.as_slice(),
+            ChunkHasher::Sha256(h, expected) => h.finalize().as_slice() == expected.as_slice(),
+        }
+    }
+}
+
+/// Append bytes at `Upload-Offset` (`Content-Type: application/offset+octet-stream`,
+/// optional `Upload-Checksum: sha1|sha256 <base64>`). The last PATCH stores the photo, or
+/// answers why it was refused (and then nothing is kept).
+#[utoipa::path(
+    patch,
+    path = "/api/v1/uploads/{id}",
+    tag = "photos",
+    security(("bearer" = [])),
+    params(("id" = String, Path)),
+    request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
+    responses(
+        (status = 204, description = "Accepted; Upload-Offset is the new offset"),
+        (status = 404, description = "No such upload of the caller's", body = crate::error::ErrorBody),
+        (status = 409, description = "Upload-Offset differs from the server's (HEAD and resume)", body = crate::error::ErrorBody),
+        (status = 460, description = "Upload-Checksum mismatch; the chunk was discarded", body = crate::error::ErrorBody),
+    )
+)]
+#[patch("/api/v1/uploads/{id}")]
+pub async fn append(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    id: web::Path<String>,
+    mut body: web::Payload,
+) -> ApiResult<HttpResponse> {
+    caller.authorize_role(Action::UploadPhotos)?;
+    require_tus(&req)?;
+    if header_str(&req, "Content-Type") != Some("application/offset+octet-stream") {
+        return Err(ApiError::new(
+            ErrorKind::UnsupportedMediaType,
+            "unsupported_media_type",
+            "Send the bytes as application/offset+octet-stream",
+            "请以 application/offset+octet-stream 发送数据",
+        ));
+    }
+    let offset: i64 = header_str(&req, "Upload-Offset")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad_header("Upload-Offset"))?;
+    let mut checksum = header_str(&req, "Upload-Checksum")
+        .map(ChunkHasher::from_header)
+        .transpose()?;
+    let id = id.into_inner();
+    let service = &state.photos;
+    let (lookup_id, user) = (id.clone(), caller.user_id.clone());
+    let upload = state
+        .db
+        .run(move |conn| store::find_upload(conn, &lookup_id, &user))
+        .await?
+        .ok_or_else(|| ApiError::not_found("Upload", "该上传"))?;
+    let _guard = lock_upload(service, &id)?;
+    let current = received_bytes(service, &upload).await;
+    if offset != current {
+        return Err(ApiError::conflict(
+            "upload_offset_mismatch",
+            format!("The server has {current} bytes of this upload; continue from there"),
+            format!("服务器已收到 {current} 字节，请从该位置继续上传"),
+        )
+        .with_details(serde_json::json!({ "upload_offset": current })));
+    }
+    if upload.completed_at.is_some() {
+        return Ok(tus_response(StatusCode::NO_CONTENT)
+            .insert_header(("Upload-Offset", current.to_string()))
+            .finish());
+    }
+
+    let path = service.partial_path(&id);
+    let io = |e: std::io::Error| ApiError::internal(format!("upload file: {e}"));
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .await
+        .map_err(io)?;
+    let mut written = current;
+    let mut refused = None;
+    while let Some(chunk) = body.next().await {
+        let Ok(chunk) = chunk else { break }; // the connection dropped: keep what arrived
+        if written + chunk.len() as i64 > upload.length {
+            refused = Some(ApiError::new(
+                ErrorKind::PayloadTooLarge,
+                "upload_exceeds_length",
+                "More bytes than the declared Upload-Length",
+                "数据超过声明的 Upload-Length",
+            ));
+            break;
+        }
+        if let Some(hasher) = checksum.as_mut() {
+            hasher.update(&chunk);
+        }
+        file.write_all(&chunk).await.map_err(io)?;
+        written += chunk.len() as i64;
+    }
+    file.sync_data().await.map_err(io)?;
+    if refused.is_none() && checksum.is_some_and(|h| !h.matches()) {
+        refused = Some(ApiError::new(
+            ErrorKind::ChecksumMismatch,
+            "checksum_mismatch",
+            "The chunk does not match its Upload-Checksum; it was discarded, send it again",
+            "数据块与 Upload-Checksum 不符，已丢弃，请重新发送",
+        ));
+    }
+    if let Some(err) = refused {
+        file.set_len(current as u64).await.map_err(io)?;
+        return Err(err);
+    }
+    drop(file);
+
+    let (progress_id, at) = (id.clone(), audit::store::now());
+    state
+        .db
+        .write(move |conn| store::set_received(conn, &progress_id, written, at))
+        .await?;
+    if written == upload.length {
+        finish(&state, &caller, &upload).await?;
+    }
+    Ok(tus_response(StatusCode::NO_CONTENT)
+        .insert_header(("Upload-Offset", written.to_string()))
+        .finish())
+}
+
+/// Verifies, analyses and stores a complete upload; on any refusal removes every trace of it.
+async fn finish(state: &web::Data<AppState>, caller: &Caller, upload: &UploadRow) -> ApiResult<()> {
+    let service = &state.photos;
+    let path = service.partial_path(&upload.id);
+    let outcome = ingest(state, caller, upload, &path).await;
+    if outcome.is_err() {
+        let id = upload.id.clone();
+        state
+            .db
+            .write(move |conn| store::delete_upload(conn, &id))
+            .await?;
+    }
+    // Stored or refused, the partial file has served its purpose.
+    let _ = tokio::fs::remove_file(&path).await;
+    outcome
+}
+
+async fn ingest(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    upload: &UploadRow,
+    path: &std::path::Path,
+) -> ApiResult<()> {
+    let service = &state.photos;
+    let _permit = service
+        .ingest_permits
+        .acquire()
+        .await
+        .map_err(ApiError::internal)?;
+    let bytes = tokio::fs::read(path).await.map_err(ApiError::internal)?;
+    let limits = service.limits;
+    let declared = upload.digest.clone();
+    let (bytes, inspected, analysis) = web::block(move || -> ApiResult<_> {
+        let actual = super::sha256_hex(&bytes);
+        if actual != declared {
+            return Err(ApiError::unprocessable(
+                "digest_mismatch",
+                "The received bytes do not have the declared SHA-256; nothing was stored",
+                "收到的数据与声明的 SHA-256 不符，未保存",
+            )
+            .with_details(serde_json::json!({ "declared": declared, "received": actual })));
+        }
+        let inspected = super::inspect(&bytes, &limits).map_err(photo_error)?;
+        let analysis = super::analyse(&bytes, &inspected).map_err(photo_error)?;
+        Ok((bytes, inspected, analysis))
+    })
+    .await??;
+    let (width, height) = inspected.upright_size();
+    let size = bytes.len() as i64;
+    service
+        .blobs
+        .put("thumbs", &upload.digest, analysis.thumbnail.jpeg.clone())
+        .await?;
+    service.blobs.put("photos", &upload.digest, bytes).await?;
+    let photo = NewPhoto {
+        digest: upload.digest.clone(),
+        size_bytes: size,
+        width: width as i32,
+        height: height as i32,
+        gps_lat: inspected.gps.map(|g| g.lat),
+        gps_lon: inspected.gps.map(|g| g.lon),
+        gps_alt: inspected.gps.and_then(|g| g.alt_m),
+        gps_problem: inspected.gps_problem.map(|p| format!("{p:?}")),
+        taken_at: inspected
+            .captured
+            .and_then(|c| c.utc)
+            .map(|t| t.naive_utc()),
+        taken_local: inspected.captured.map(|c| c.local),
+        orientation: i32::from(inspected.orientation),
+        make: inspected.make.clone(),
+        model: inspected.model.clone(),
+        dhash: analysis.dhash as i64,
+        uploaded_by: caller.user_id.clone(),
+        created_at: audit::store::now(),
+    };
+    let (id, actor) = (upload.id.clone(), caller.actor());
+    state
+        .db
+        .write(move |conn| {
+            store::insert_photo(conn, &photo)?;
+            store::complete_upload(conn, &id, photo.created_at)?;
+            audit::store::append(
+                conn,
+                &actor,
+                Event {
+                    action: "photo.store",
+                    target_type: "photo",
+                    target_id: &photo.digest,
+                    summary: serde_json::json!({ "size": photo.size_bytes, "width": photo.width, "height": photo.height, "gps": photo.gps_lat.is_some() }),
+                },
+            )
+        })
+        .await
+}
+
+/// Whether a photo (by SHA-256) is already stored: one small request saves re-sending it.
+#[utoipa::path(
+    head,
+    path = "/api/v1/photos/{digest}",
+    tag = "photos",
+    security(("bearer" = [])),
+    params(("digest" = String, Path, description = "Lower-case hex SHA-256")),
+    responses((status = 200, description = "Stored"), (status = 404, description = "Not stored"))
+)]
+#[head("/api/v1/photos/{digest}")]
+pub async fn photo_stored(
+    state: web::Data<AppState>,
+    caller: Caller,
+    digest: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    caller.authorize_role(Action::UploadPhotos)?;
+    let digest = digest.into_inner().to_ascii_lowercase();
+    let exists = state
+        .db
+        .run(move |conn| store::photo_exists(conn, &digest))
+        .await?;
+    Ok(if exists {
+        HttpResponse::Ok().finish()
+    } else {
+        HttpResponse::NotFound().finish()
+    })
+}
+
+/// Removes uploads nobody touched for `max_age` (abandoned on a phone), with their files.
+pub async fn sweep_stale(state: &AppState, max_age: chrono::Duration) -> ApiResult<usize> {
+    let before = audit::store::now() - max_age;
+    let ids = state
+        .db
+        .run(move |conn| store::stale_uploads(conn, before))
+        .await?;
+    for id in &ids {
+        let _ = tokio::fs::remove_file(state.photos.partial_path(id)).await;
+        let id = id.clone();
+        state
+            .db
+            .write(move |conn| store::delete_upload(conn, &id))
+            .await?;
+    }
+    Ok(ids.len())
+}

@@ -1,0 +1,3 @@
+//! Home visits from the phone: submission, evidence checks.
+
+pub mod checks;

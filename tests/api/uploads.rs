@@ -1,0 +1,290 @@
+//! Resumable, content-addressed photo upload (tus 1.0 core + creation + checksum).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use dibao::photos::fixtures::{PhotoSpec, phone_jpeg};
+use dibao::photos::sha256_hex;
+use reqwest::Method;
+use sha2::Digest;
+
+use crate::helpers::{Resp, TestApp, spawn_app};
+
+fn jpeg(scene: u64) -> Vec<u8> {
+    phone_jpeg(&PhotoSpec {
+        scene,
+        ..PhotoSpec::default()
+    })
+}
+
+async fn create(app: &TestApp, token: &str, digest: &str, length: usize) -> Resp {
+    let request = app
+        .request(Method::POST, "/api/v1/uploads", token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", length.to_string())
+        .header(
+            "Upload-Metadata",
+            format!("sha256 {}", STANDARD.encode(digest)),
+        );
+    app.send(request).await
+}
+
+async fn patch(
+    app: &TestApp,
+    token: &str,
+    location: &str,
+    offset: usize,
+    bytes: &[u8],
+    checksum: Option<String>,
+) -> Resp {
+    let mut request = app
+        .request(Method::PATCH, location, token)
+        .header("Tus-Resumable", "1.0.0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .header("Upload-Offset", offset.to_string())
+        .body(bytes.to_vec());
+    if let Some(checksum) = checksum {
+        request = request.header("Upload-Checksum", checksum);
+    }
+    app.send(request).await
+}
+
+async fn offset(app: &TestApp, token: &str, location: &str) -> usize {
+    let resp = app
+        .send(
+            app.request(Method::HEAD, location, token)
+                .header("Tus-Resumable", "1.0.0"),
+        )
+        .await;
+    assert_eq!(resp.status, 200);
+    resp.header("Upload-Offset")
+        .expect("Upload-Offset")
+        .parse()
+        .expect("a number")
+}
+
+async fn stored(app: &TestApp, token: &str, digest: &str) -> bool {
+    let resp = app
+        .send(app.request(Method::HEAD, &format!("/api/v1/photos/{digest}"), token))
+        .await;
+    resp.status == 200
+}
+
+fn blob_count(app: &TestApp) -> usize {
+    let dir = app.data_dir().join("blobs").join("photos");
+    walk(&dir)
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| {
+                if e.path().is_dir() {
+                    walk(&e.path())
+                } else {
+                    1
+                }
+            })
+            .sum()
+    })
+}
+
+#[tokio::test]
+async fn a_photo_uploaded_in_pieces_resumes_from_the_server_offset_and_is_stored() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let photo = jpeg(11);
+    let digest = sha256_hex(&photo);
+    assert!(!stored(&app, &token, &digest).await);
+
+    let created = create(&app, &token, &digest, photo.len()).await;
+    created.expect(201);
+    assert_eq!(created.header("Upload-Offset"), Some("0"));
+    let location = created.header("Location").expect("Location").to_owned();
+
+    // The first third arrives, then the connection "drops": the phone asks where to go on.
+    let third = photo.len() / 3;
+    patch(&app, &token, &location, 0, &photo[..third], None)
+        .await
+        .expect(204);
+    assert_eq!(offset(&app, &token, &location).await, third);
+    // A stale offset is refused with the server's offset, nothing appended.
+    patch(&app, &token, &location, 0, &photo[..third], None)
+        .await
+        .expect_error(409, "upload_offset_mismatch");
+    assert_eq!(offset(&app, &token, &location).await, third);
+
+    let sha1 = format!(
+        "sha1 {}",
+        STANDARD.encode(sha1::Sha1::digest(&photo[third..]))
+    );
+    let done = patch(&app, &token, &location, third, &photo[third..], Some(sha1)).await;
+    done.expect(204);
+    assert_eq!(
+        done.header("Upload-Offset"),
+        Some(photo.len().to_string().as_str())
+    );
+    assert!(stored(&app, &token, &digest).await);
+    assert_eq!(blob_count(&app), 1);
+}
+
+#[tokio::test]
+async fn uploading_a_stored_photo_again_is_a_no_op_success() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let photo = jpeg(12);
+    let digest = sha256_hex(&photo);
+    let location = create(&app, &token, &digest, photo.len())
+        .await
+        .header("Location")
+        .unwrap()
+        .to_owned();
+    patch(&app, &token, &location, 0, &photo, None)
+        .await
+        .expect(204);
+
+    let again = create(&app, &token, &digest, photo.len()).await;
+    again.expect(201);
+    assert_eq!(
+        again.header("Upload-Offset"),
+        Some(photo.len().to_string().as_str())
+    );
+    assert_eq!(blob_count(&app), 1);
+}
+
+#[tokio::test]
+async fn bytes_that_do_not_match_the_declared_digest_are_refused_and_nothing_is_kept() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let photo = jpeg(13);
+    let wrong = sha256_hex(b"something else");
+    let location = create(&app, &token, &wrong, photo.len())
+        .await
+        .header("Location")
+        .unwrap()
+        .to_owned();
+    patch(&app, &token, &location, 0, &photo, None)
+        .await
+        .expect_error(422, "digest_mismatch");
+    assert!(!stored(&app, &token, &wrong).await);
+    assert!(!stored(&app, &token, &sha256_hex(&photo)).await);
+    assert_eq!(blob_count(&app), 0);
+    // The upload is gone too.
+    let resp = app
+        .send(
+            app.request(Method::HEAD, &location, &token)
+                .header("Tus-Resumable", "1.0.0"),
+        )
+        .await;
+    assert_eq!(resp.status, 404);
+}
+
+#[tokio::test]
+async fn a_chunk_with_a_wrong_checksum_is_discarded_with_460() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let photo = jpeg(14);
+    let digest = sha256_hex(&photo);
+    let location = create(&app, &token, &digest, photo.len())
+        .await
+        .header("Location")
+        .unwrap()
+        .to_owned();
+    let bad = format!(
+        "sha256 {}",
+        STANDARD.encode(sha2::Sha256::digest(b"not these bytes"))
+    );
+    patch(&app, &token, &location, 0, &photo[..1000], Some(bad))
+        .await
+        .expect_error(460, "checksum_mismatch");
+    assert_eq!(offset(&app, &token, &location).await, 0);
+}
+
+#[tokio::test]
+async fn bad_photos_are_refused_with_a_clear_error_and_leave_nothing_behind() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let good = jpeg(15);
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    png.extend_from_slice(&[0u8; 64]);
+    let mut heic = vec![0, 0, 0, 24];
+    heic.extend_from_slice(b"ftypheic");
+    heic.extend_from_slice(&[0u8; 64]);
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "truncated",
+            good[..good.len() / 2].to_vec(),
+            422,
+            "photo_truncated",
+        ),
+        (
+            "random bytes",
+            (0..5000u32).map(|i| (i * 7919 % 251) as u8).collect(),
+            415,
+            "photo_not_jpeg",
+        ),
+        ("png", png, 415, "photo_not_jpeg"),
+        ("heic", heic, 415, "photo_heic"),
+    ];
+    for (name, bytes, status, code) in cases {
+        let digest = sha256_hex(&bytes);
+        let location = create(&app, &token, &digest, bytes.len())
+            .await
+            .header("Location")
+            .unwrap()
+            .to_owned();
+        let resp = patch(&app, &token, &location, 0, &bytes, None).await;
+        assert_eq!(
+            (resp.status, resp.code()),
+            (status, code),
+            "{name}: {}",
+            resp.text
+        );
+        assert!(!stored(&app, &token, &digest).await, "{name}");
+    }
+    // Over the size limit: refused at creation, before any byte is sent.
+    let resp = create(&app, &token, &sha256_hex(b"x"), 20_000_001).await;
+    resp.expect_error(413, "photo_too_large");
+    assert_eq!(blob_count(&app), 0);
+}
+
+#[tokio::test]
+async fn the_tus_protocol_is_discoverable_and_enforced() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let options = app
+        .send(app.request(Method::OPTIONS, "/api/v1/uploads", ""))
+        .await;
+    assert_eq!(options.status, 204);
+    assert_eq!(options.header("Tus-Version"), Some("1.0.0"));
+    assert!(
+        options
+            .header("Tus-Extension")
+            .unwrap_or("")
+            .contains("creation")
+    );
+    // No Tus-Resumable header: 412.
+    let resp = app
+        .send(
+            app.request(Method::POST, "/api/v1/uploads", &token)
+                .header("Upload-Length", "10")
+                .header(
+                    "Upload-Metadata",
+                    format!("sha256 {}", STANDARD.encode(sha256_hex(b"x"))),
+                ),
+        )
+        .await;
+    resp.expect_error(412, "tus_version_unsupported");
+    // Without a token: 401. Someone else's upload: 404.
+    let photo = jpeg(16);
+    let digest = sha256_hex(&photo);
+    let location = create(&app, &token, &digest, photo.len())
+        .await
+        .header("Location")
+        .unwrap()
+        .to_owned();
+    assert_eq!(create(&app, "", &digest, photo.len()).await.status, 401);
+    let other = app.token("coord02").await;
+    let resp = patch(&app, &other, &location, 0, &photo, None).await;
+    resp.expect_error(404, "not_found");
+}
