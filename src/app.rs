@@ -186,9 +186,7 @@ fn json_config(limit: usize) -> web::JsonConfig {
         .limit(limit)
         .error_handler(move |err, _| {
             let api = match &err {
-                JsonPayloadError::ContentType => ApiError::new(
-                    crate::error::ErrorKind::UnsupportedMediaType,
-                    "unsupported_media_type",
+                JsonPayloadError::ContentType => ApiError::unsupported_media_type(
                     "Send the body as application/json",
                     "请求体须为 application/json",
                 ),

@@ -156,6 +156,32 @@ impl ApiError {
         err.retry_after_secs = Some(retry_after_secs);
         err
     }
+    pub fn unsupported_media_type(en: impl Into<String>, zh: impl Into<String>) -> Self {
+        Self::new(
+            ErrorKind::UnsupportedMediaType,
+            "unsupported_media_type",
+            en,
+            zh,
+        )
+    }
+
+    /// 415 unless the request's Content-Type starts with one of `accepted`.
+    pub fn require_content_type(req: &actix_web::HttpRequest, accepted: &[&str]) -> ApiResult<()> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if accepted.iter().any(|a| content_type.starts_with(a)) {
+            return Ok(());
+        }
+        let list = accepted.join(", ");
+        Err(Self::unsupported_media_type(
+            format!("Send the body as {list}"),
+            format!("请求体格式应为 {list}"),
+        ))
+    }
+
     pub fn unavailable() -> Self {
         Self::new(
             ErrorKind::Unavailable,

@@ -688,19 +688,7 @@ pub async fn import_households(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     caller.authorize_role(Action::ImportHouseholds)?;
-    let content_type = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type.starts_with("text/csv") {
-        return Err(ApiError::new(
-            crate::error::ErrorKind::UnsupportedMediaType,
-            "unsupported_media_type",
-            "Send the file as text/csv",
-            "请以 text/csv 格式上传文件",
-        ));
-    }
+    ApiError::require_content_type(&req, &["text/csv"])?;
     let skip = query.skip_bad_rows;
     let report = state
         .db

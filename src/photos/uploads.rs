@@ -345,14 +345,7 @@ pub async fn append(
 ) -> ApiResult<HttpResponse> {
     caller.authorize_role(Action::UploadPhotos)?;
     require_tus(&req)?;
-    if header_str(&req, "Content-Type") != Some("application/offset+octet-stream") {
-        return Err(ApiError::new(
-            ErrorKind::UnsupportedMediaType,
-            "unsupported_media_type",
-            "Send the bytes as application/offset+octet-stream",
-            "请以 application/offset+octet-stream 发送数据",
-        ));
-    }
+    ApiError::require_content_type(&req, &["application/offset+octet-stream"])?;
     let offset: i64 = header_str(&req, "Upload-Offset")
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| bad_header("Upload-Offset"))?;

@@ -9,7 +9,7 @@ use super::store::{self, AssessmentRow, VersionRow};
 use crate::app::AppState;
 use crate::auth::{Action, Caller};
 use crate::db::DbConn;
-use crate::error::{ApiError, ApiResult, ErrorBody, ErrorKind};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::households;
 use crate::jurisdictions::{self, Kind, store::Jurisdiction};
 
@@ -94,6 +94,10 @@ fn assessment_view(conn: &mut DbConn, row: AssessmentRow) -> ApiResult<Assessmen
         created_at: row.created_at,
         created_by: row.created_by,
     })
+}
+
+fn household_not_found() -> ApiError {
+    ApiError::not_found("Household", "该家庭")
 }
 
 fn county_not_found() -> ApiError {
@@ -219,19 +223,7 @@ pub async fn publish_scheme(
     body: web::Bytes,
 ) -> ApiResult<HttpResponse> {
     caller.authorize_role(Action::PublishSchemes)?;
-    let content_type = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !(content_type.starts_with("application/toml") || content_type.starts_with("text/plain")) {
-        return Err(ApiError::new(
-            ErrorKind::UnsupportedMediaType,
-            "unsupported_media_type",
-            "Send the scheme as application/toml",
-            "请以 application/toml 格式提交方案",
-        ));
-    }
+    ApiError::require_content_type(&req, &["application/toml", "text/plain"])?;
     let source = String::from_utf8(body.to_vec()).map_err(|_| {
         ApiError::bad_request(
             "body_not_utf8",
@@ -350,7 +342,7 @@ fn assess_household(
     request: &AssessRequest,
 ) -> ApiResult<Computed> {
     let (household, _, path) = households::store::find(conn, &caller.scope, household_id)?
-        .ok_or_else(|| ApiError::not_found("Household", "该家庭"))?;
+        .ok_or_else(household_not_found)?;
     let county = jurisdictions::store::county_of(conn, &path)?.ok_or_else(county_not_found)?;
     let (version, scheme) =
         service::scheme_for(conn, &state.schemes, &county, request.scheme_version)?;
@@ -463,8 +455,7 @@ pub async fn list_assessments(
     let views = state
         .db
         .run(move |conn| {
-            households::store::find(conn, &caller.scope, &id)?
-                .ok_or_else(|| ApiError::not_found("Household", "该家庭"))?;
+            households::store::find(conn, &caller.scope, &id)?.ok_or_else(household_not_found)?;
             store::of_household(conn, &id)?
                 .into_iter()
                 .map(|row| assessment_view(conn, row))
