@@ -23,6 +23,7 @@ pub struct AppState {
     pub throttle: Throttle,
     pub schemes: SchemeCache,
     pub photos: PhotoService,
+    pub lookalikes: crate::visits::api::Lookalikes,
 }
 
 pub struct Application {
@@ -70,6 +71,7 @@ impl Application {
         )?;
         let state = web::Data::new(AppState {
             schemes: SchemeCache::default(),
+            lookalikes: Default::default(),
             photos,
             keys: TokenKeys::new(
                 &secret,
@@ -229,7 +231,7 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    use crate::{audit, auth, households, jurisdictions, ops, photos, scoring, users};
+    use crate::{audit, auth, households, jurisdictions, ops, photos, scoring, users, visits};
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(crate::openapi::spec)
@@ -273,5 +275,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(photos::uploads::create_upload)
         .service(photos::uploads::upload_offset)
         .service(photos::uploads::append)
-        .service(photos::uploads::photo_stored);
+        .service(photos::uploads::photo_stored)
+        .service(visits::api::submit_visit)
+        .service(visits::api::get_visit)
+        .service(visits::api::visit_photo);
 }

@@ -58,6 +58,9 @@ use crate::error::ErrorBody;
         crate::photos::uploads::upload_offset,
         crate::photos::uploads::append,
         crate::photos::uploads::photo_stored,
+        crate::visits::api::submit_visit,
+        crate::visits::api::get_visit,
+        crate::visits::api::visit_photo,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecurityAndErrors)

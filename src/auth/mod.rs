@@ -63,6 +63,8 @@ pub enum Action {
     RecordAssessments,
     /// Upload evidence photos (every staff role visits: coordinators, county spot checks).
     UploadPhotos,
+    /// Submit a home visit (coordinators; county staff on spot checks).
+    SubmitVisits,
 }
 
 impl Role {
@@ -90,7 +92,10 @@ impl Role {
                     | ReadSchemes
                     | RecordAssessments
             ),
-            Role::Coordinator => matches!(action, ReadJurisdictions | ReadHouseholds | ReadSchemes),
+            Role::Coordinator => matches!(
+                action,
+                ReadJurisdictions | ReadHouseholds | ReadSchemes | SubmitVisits
+            ),
         }
     }
 }

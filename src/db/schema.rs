@@ -170,6 +170,37 @@ diesel::table! {
         dhash -> BigInt,
         uploaded_by -> Text,
         created_at -> Timestamp,
+        dhash_r90 -> Nullable<BigInt>,
+        dhash_r180 -> Nullable<BigInt>,
+        dhash_r270 -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    visits (id) {
+        id -> Text,
+        household_id -> Text,
+        submitted_by -> Text,
+        request_hash -> Text,
+        request -> Text,
+        response -> Text,
+        started_at -> Timestamp,
+        ended_at -> Timestamp,
+        flags -> Text,
+        max_severity -> Integer,
+        scheme_version_id -> Text,
+        assessment_id -> Text,
+        supersedes_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    visit_photos (visit_id, digest) {
+        visit_id -> Text,
+        digest -> Text,
+        kind -> Text,
+        household_id -> Text,
     }
 }
 
@@ -187,6 +218,8 @@ diesel::table! {
 }
 
 diesel::joinable!(assessments -> households (household_id));
+diesel::joinable!(visits -> households (household_id));
+diesel::joinable!(visit_photos -> visits (visit_id));
 diesel::joinable!(assessments -> scheme_versions (scheme_version_id));
 diesel::joinable!(scheme_versions -> jurisdictions (county_code));
 diesel::joinable!(households -> jurisdictions (village_code));
@@ -209,4 +242,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     assessments,
     photos,
     uploads,
+    visits,
+    visit_photos,
 );

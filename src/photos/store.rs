@@ -41,6 +41,9 @@ pub struct NewPhoto {
     pub dhash: i64,
     pub uploaded_by: String,
     pub created_at: NaiveDateTime,
+    pub dhash_r90: Option<i64>,
+    pub dhash_r180: Option<i64>,
+    pub dhash_r270: Option<i64>,
 }
 
 pub fn photo_exists(conn: &mut DbConn, digest: &str) -> ApiResult<bool> {

@@ -505,6 +505,9 @@ async fn ingest(
         dhash: analysis.dhash as i64,
         uploaded_by: caller.user_id.clone(),
         created_at: audit::store::now(),
+        dhash_r90: Some(analysis.dhash_rotations[1] as i64),
+        dhash_r180: Some(analysis.dhash_rotations[2] as i64),
+        dhash_r270: Some(analysis.dhash_rotations[3] as i64),
     };
     let (id, actor) = (upload.id.clone(), caller.actor());
     state

@@ -1,3 +1,5 @@
 //! Home visits from the phone: submission, evidence checks.
 
+pub mod api;
 pub mod checks;
+pub mod store;

@@ -170,6 +170,9 @@ pub async fn spawn_app() -> TestApp {
     let client = reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(60))
+        // Drop idle connections before the server's 5 s keep-alive closes them, so a slow
+        // test step never reuses a connection that is already gone.
+        .pool_idle_timeout(Duration::from_secs(3))
         .build()
         .expect("http client");
     TestApp {

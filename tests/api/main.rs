@@ -14,3 +14,4 @@ mod ops;
 mod scoping;
 mod scoring;
 mod uploads;
+mod visits;

@@ -16,7 +16,7 @@ fn jpeg(scene: u64) -> Vec<u8> {
     })
 }
 
-async fn create(app: &TestApp, token: &str, digest: &str, length: usize) -> Resp {
+pub async fn create(app: &TestApp, token: &str, digest: &str, length: usize) -> Resp {
     let request = app
         .request(Method::POST, "/api/v1/uploads", token)
         .header("Tus-Resumable", "1.0.0")
@@ -28,7 +28,7 @@ async fn create(app: &TestApp, token: &str, digest: &str, length: usize) -> Resp
     app.send(request).await
 }
 
-async fn patch(
+pub async fn patch(
     app: &TestApp,
     token: &str,
     location: &str,
