@@ -317,3 +317,104 @@ async fn published_versions_are_immutable_and_old_assessments_still_explain_them
         old["result"]["income"]["standard_fen"]
     );
 }
+
+/// Wages giving a per-person monthly income of exactly `per_person` fen (10% job-cost
+/// deduction, 12 months): W × 0.9 / 12 / members = per_person.
+fn wages_for(per_person: i64, members: i64) -> i64 {
+    assert_eq!(per_person % 3, 0);
+    per_person * members * 40 / 3
+}
+
+#[tokio::test]
+async fn rescore_moves_a_county_to_a_new_version_reports_changes_and_resumes() {
+    let app = spawn_app().await;
+    let officer = app.token("county").await;
+    let reviewer = app.token("reviewer").await;
+    let villages = app.villages_of(crate::helpers::FENGKOU, &reviewer).await;
+    let poor = app.a_household_of(&villages[0], &reviewer).await;
+    let near = app.a_household_of(&villages[1], &reviewer).await;
+    let near_detail = app
+        .get(
+            &format!("/api/v1/households/{}", near["id"].as_str().unwrap()),
+            &reviewer,
+        )
+        .await;
+    let near_detail = near_detail.expect(200).clone();
+    let members = near_detail["members"].as_array().unwrap().len() as i64;
+    // Between v1's and v2's standard: near poverty under v1, eligible under v2.
+    let per_person = if near_detail["urban"] == true {
+        77_001
+    } else {
+        60_000
+    };
+    for (household, wages) in [(&poor, 0), (&near, wages_for(per_person, members))] {
+        let path = format!(
+            "/api/v1/households/{}/assessments",
+            household["id"].as_str().unwrap()
+        );
+        app.post_json(
+            &path,
+            &reviewer,
+            &json!({ "answers": answers(wages, "poor") }),
+        )
+        .await
+        .expect(201);
+    }
+    let path = format!("/api/v1/jurisdictions/{COUNTY}/schemes");
+    app.post_raw(
+        &path,
+        &officer,
+        Some("application/toml"),
+        default_scheme_with_standard(80_000, 62_000),
+    )
+    .await
+    .expect(201);
+
+    let county = {
+        let mut conn = app.conn();
+        dibao::jurisdictions::store::find(&mut conn, &dibao::auth::Scope::everything(), COUNTY)
+            .unwrap()
+            .unwrap()
+    };
+    let run = || {
+        dibao::scoring::service::rescore(
+            &app.db,
+            &dibao::scoring::store::SchemeCache::default(),
+            &dibao::audit::Actor::system("rescore"),
+            &county,
+            2,
+            &|_| {},
+        )
+        .expect("rescore runs")
+    };
+    let first = run();
+    assert_eq!(first.households_seen, 200);
+    assert_eq!(
+        (first.rescored, first.outcome_changed, first.already_current),
+        (2, 1, 0)
+    );
+    let second = run();
+    assert_eq!((second.rescored, second.already_current), (0, 2));
+
+    let list = app
+        .get(
+            &format!(
+                "/api/v1/households/{}/assessments",
+                near["id"].as_str().unwrap()
+            ),
+            &reviewer,
+        )
+        .await;
+    let list = list.expect(200).as_array().unwrap().clone();
+    assert_eq!(list.len(), 2);
+    assert_eq!(
+        (
+            list[0]["scheme_version"].as_i64(),
+            list[1]["scheme_version"].as_i64()
+        ),
+        (Some(2), Some(1))
+    );
+    assert_eq!(list[0]["supersedes_id"], list[1]["id"]);
+    assert_eq!(list[1]["outcome"], "income_not_eligible");
+    assert_ne!(list[0]["outcome"], "income_not_eligible");
+}
