@@ -23,7 +23,7 @@ pub struct AppState {
     pub throttle: Throttle,
     pub schemes: SchemeCache,
     pub photos: PhotoService,
-    pub lookalikes: crate::visits::api::Lookalikes,
+    pub lookalikes: crate::visits::service::Lookalikes,
 }
 
 pub struct Application {

@@ -1,50 +1,18 @@
 //! Visit submission from the phone (one JSON request after the photos are uploaded) and
 //! reading a visit with its flags and photos, scoped to the caller's jurisdiction.
 
-use std::sync::Mutex;
-
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::checks::{self, Flag, Match, PhoneFix, PhotoFacts, Thresholds, VisitFacts};
-use super::store::{self, VisitRow};
+use super::checks::Flag;
+use super::{service, store};
 use crate::app::AppState;
-use crate::audit::{self, Event};
 use crate::auth::{Action, Caller};
-use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::households;
-use crate::jurisdictions::{self, boundary::Boundary};
-use crate::photos::lookalike::LookalikeIndex;
-use crate::scoring::{self, service as scoring_service};
-
-/// The look-alike index of this node and the last photo row it holds; every search first
-/// takes in the rows stored since (by any node), so no photo is ever missed.
-#[derive(Default)]
-pub struct Lookalikes {
-    index: Mutex<(LookalikeIndex, i64)>,
-}
-
-impl Lookalikes {
-    fn search(
-        &self,
-        conn: &mut DbConn,
-        queries: &[u64],
-        radius: u32,
-    ) -> ApiResult<Vec<(i64, u32)>> {
-        let mut guard = self.index.lock().map_err(ApiError::internal)?;
-        let (index, loaded) = &mut *guard;
-        for (seq, hash) in store::hashes_after(conn, *loaded)? {
-            index.insert(seq, hash as u64);
-            *loaded = seq;
-        }
-        Ok(index.search(queries, radius))
-    }
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -121,21 +89,6 @@ fn invalid(code: &'static str, en: &str, zh: &str) -> ApiError {
     ApiError::unprocessable(code, en.to_owned(), zh.to_owned())
 }
 
-/// Distinct people on the visit: accounts by id, others by name.
-fn distinct_staff(staff: &[StaffMember]) -> usize {
-    let mut keys: Vec<String> = staff
-        .iter()
-        .filter_map(|s| {
-            s.user_id
-                .clone()
-                .or_else(|| s.name.as_ref().map(|n| format!("name:{}", n.trim())))
-        })
-        .collect();
-    keys.sort();
-    keys.dedup();
-    keys.len()
-}
-
 /// Submit a visit. Re-sending the same visit (same id, same content) returns the same answer;
 /// the same id with different content is 409. A photo that is not uploaded yet makes the whole
 /// visit 409 with the missing digests, and nothing is stored. The visit is checked for evidence
@@ -181,9 +134,9 @@ pub async fn submit_visit(
         .db
         .write(move |conn| {
             if let Some(existing) = store::by_id(conn, &request.visit_id.to_string())? {
-                return replay(&caller, existing, &request_hash);
+                return service::replay(&caller, existing, &request_hash);
             }
-            submit(conn, &state2, &caller, &request, canonical, request_hash)
+            service::submit(conn, &state2, &caller, &request, canonical, request_hash)
                 .map(|view| (true, view))
         })
         .await?;
@@ -192,247 +145,6 @@ pub async fn submit_visit(
     } else {
         HttpResponse::Ok().json(view)
     })
-}
-
-fn replay(caller: &Caller, existing: VisitRow, request_hash: &str) -> ApiResult<(bool, VisitView)> {
-    if existing.request_hash != request_hash || existing.submitted_by != caller.user_id {
-        return Err(ApiError::conflict(
-            "visit_id_conflict",
-            "A different visit was already submitted with this visit id",
-            "该走访编号已被另一份不同内容的走访使用",
-        ));
-    }
-    let view = serde_json::from_str(&existing.response).map_err(ApiError::internal)?;
-    Ok((false, view))
-}
-
-fn submit(
-    conn: &mut DbConn,
-    state: &AppState,
-    caller: &Caller,
-    request: &SubmitVisit,
-    canonical: Value,
-    request_hash: String,
-) -> ApiResult<VisitView> {
-    let (household, _, path) = households::store::find(conn, &caller.scope, &request.household_id)?
-        .ok_or_else(|| ApiError::not_found("Household", "该家庭"))?;
-    caller.authorize(Action::SubmitVisits, &path)?;
-    let county = jurisdictions::store::county_of(conn, &path)?
-        .ok_or_else(|| ApiError::not_found("County", "该区县"))?;
-    let (version, scheme) =
-        scoring_service::scheme_for(conn, &state.schemes, &county, Some(request.scheme_version))?;
-    let members = households::store::active_members(conn, &household.id)?;
-    let facts =
-        scoring_service::household_facts(&household, &members, scoring_service::today_in_china());
-    let assessment = scoring_service::evaluate(&scheme, &facts, &request.answers)?;
-
-    let digests: Vec<String> = request
-        .photos
-        .iter()
-        .map(|p| p.digest.to_ascii_lowercase())
-        .collect();
-    let evidence = store::photo_evidence(conn, &digests)?;
-    let missing: Vec<&String> = digests
-        .iter()
-        .filter(|d| !evidence.iter().any(|e| &e.digest == *d))
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::conflict(
-            "photos_missing",
-            format!(
-                "{} photo(s) are not uploaded yet; upload them and submit again",
-                missing.len()
-            ),
-            format!("有 {} 张照片尚未上传，请上传后重新提交", missing.len()),
-        )
-        .with_details(json!({ "missing": missing })));
-    }
-
-    // Reuse of the same bytes, and look-alikes, among other households' visits.
-    let limits = Thresholds::default();
-    let mut similar_seqs: Vec<(String, i64, u32)> = Vec::new();
-    for photo in &evidence {
-        let (r90, r180, r270) = photo.rotations;
-        let queries: Vec<u64> = [Some(photo.dhash), r90, r180, r270]
-            .into_iter()
-            .flatten()
-            .map(|h| h as u64)
-            .collect();
-        for (seq, bits) in state
-            .lookalikes
-            .search(conn, &queries, limits.similar_max_bits)?
-        {
-            if seq != photo.seq {
-                similar_seqs.push((photo.digest.clone(), seq, bits));
-            }
-        }
-    }
-    let seqs: Vec<i64> = similar_seqs.iter().map(|(_, seq, _)| *seq).collect();
-    let uses = store::uses_elsewhere(conn, &household.id, &digests, &seqs)?;
-    let mut duplicates = Vec::new();
-    let mut similar = Vec::new();
-    for (seq, other_digest, other_household, other_visit) in uses {
-        if digests.contains(&other_digest) {
-            duplicates.push(Match {
-                photo: other_digest.clone(),
-                other_household,
-                other_visit,
-                other_photo: other_digest,
-                bits: 0,
-            });
-        } else {
-            for (digest, _, bits) in similar_seqs.iter().filter(|(_, s, _)| *s == seq) {
-                similar.push(Match {
-                    photo: digest.clone(),
-                    other_household: other_household.clone(),
-                    other_visit: other_visit.clone(),
-                    other_photo: other_digest.clone(),
-                    bits: *bits,
-                });
-            }
-        }
-    }
-
-    let photo_facts: Vec<PhotoFacts> = evidence
-        .iter()
-        .map(|e| PhotoFacts {
-            digest: e.digest.clone(),
-            kind: request
-                .photos
-                .iter()
-                .find(|p| p.digest.eq_ignore_ascii_case(&e.digest))
-                .map(|p| p.kind.clone())
-                .unwrap_or_default(),
-            gps: e.gps_lat.zip(e.gps_lon),
-            taken_at: e.taken_at.map(|t| t.and_utc()),
-            taken_local: e.taken_local,
-        })
-        .collect();
-    let village = jurisdictions::store::find(conn, &caller.scope, &household.village_code)?
-        .and_then(|v| v.boundary)
-        .and_then(|b| serde_json::from_str(&b).ok())
-        .and_then(|v: Value| Boundary::from_geojson(&v).ok());
-    let required: Vec<String> = scheme_required_kinds(&scheme);
-    let fix = &request.location_fix;
-    let flags = checks::check(
-        &VisitFacts {
-            household_location: household.lat.zip(household.lon),
-            village: village.as_ref(),
-            started_at: request.started_at,
-            ended_at: request.ended_at,
-            submitted_at: Utc::now(),
-            fix: PhoneFix {
-                lat: fix.lat,
-                lon: fix.lon,
-                accuracy_m: fix.accuracy_m,
-                mock: fix.mock,
-            },
-            distinct_staff: distinct_staff(&request.staff),
-            photos: &photo_facts,
-            required_kinds: &required,
-            duplicates: &duplicates,
-            similar: &similar,
-        },
-        &limits,
-    );
-
-    let actor = caller.actor();
-    let assessment_row = scoring_service::record(
-        conn,
-        &actor,
-        &household.id,
-        &version,
-        &facts,
-        &request.answers,
-        &assessment,
-    )?;
-    // A household without a registered location takes the phone's fix when no location flag
-    // casts doubt on it and at least one photo has GPS.
-    let location_doubted = flags.iter().any(|f| {
-        matches!(
-            f.kind,
-            checks::FlagKind::SuspectLocation | checks::FlagKind::OutsideVillage
-        )
-    });
-    let locate =
-        household.lat.is_none() && !location_doubted && photo_facts.iter().any(|p| p.gps.is_some());
-    let at = audit::store::now();
-    if locate {
-        store::set_household_location(conn, &household.id, fix.lat, fix.lon, at)?;
-    }
-    let supersedes_id = store::latest_of(conn, &household.id)?;
-    let view = VisitView {
-        id: request.visit_id.to_string(),
-        household_id: household.id.clone(),
-        scheme_version: version.version,
-        flags: flags.clone(),
-        assessment: AssessmentSummary {
-            id: assessment_row.id.clone(),
-            outcome: assessment_row.outcome.clone(),
-            score: assessment_row.score,
-            band: assessment_row.band.clone(),
-            county_visit: assessment_row.county_visit,
-        },
-        supersedes_id: supersedes_id.clone(),
-        photos: request.photos.clone(),
-        located_household: locate,
-    };
-    let row = VisitRow {
-        id: view.id.clone(),
-        household_id: household.id.clone(),
-        submitted_by: caller.user_id.clone(),
-        request_hash,
-        request: canonical.to_string(),
-        response: serde_json::to_string(&view).map_err(ApiError::internal)?,
-        started_at: request.started_at.naive_utc(),
-        ended_at: request.ended_at.naive_utc(),
-        flags: serde_json::to_string(&flags).map_err(ApiError::internal)?,
-        max_severity: flags
-            .iter()
-            .map(|f| i32::from(f.kind.severity()))
-            .max()
-            .unwrap_or(0),
-        scheme_version_id: version.id.clone(),
-        assessment_id: assessment_row.id,
-        supersedes_id,
-        created_at: at,
-    };
-    let kinds: Vec<(String, String)> = digests
-        .iter()
-        .cloned()
-        .zip(request.photos.iter().map(|p| p.kind.clone()))
-        .collect();
-    store::insert(conn, &row, &kinds)?;
-    audit::store::append(
-        conn,
-        &actor,
-        Event {
-            action: "visit.submit",
-            target_type: "household",
-            target_id: &household.id,
-            summary: json!({ "visit_id": row.id, "flags": flags.iter().map(|f| f.kind).collect::<Vec<_>>(), "located_household": locate }),
-        },
-    )?;
-    Ok(view)
-}
-
-/// Photo kinds the scheme's items ask for as evidence.
-fn scheme_required_kinds(scheme: &scoring::Scheme) -> Vec<String> {
-    let mut kinds: Vec<String> = scheme
-        .items
-        .iter()
-        .filter(|item| item.required)
-        .flat_map(|item| item.photos.iter())
-        .map(|kind| {
-            serde_json::to_value(kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default()
-        })
-        .collect();
-    kinds.sort();
-    kinds.dedup();
-    kinds
 }
 
 /// A visit with its flags, assessment summary and photos.

@@ -2,4 +2,5 @@
 
 pub mod api;
 pub mod checks;
+pub mod service;
 pub mod store;
