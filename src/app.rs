@@ -4,10 +4,12 @@ use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::store::Throttle;
 use crate::auth::tokens::TokenKeys;
+use crate::cases::workdays::Calendar;
 use crate::config::{DemoMode, Settings};
 use crate::db::{Backend, Db};
 use crate::error::ApiError;
@@ -24,6 +26,8 @@ pub struct AppState {
     pub schemes: SchemeCache,
     pub photos: PhotoService,
     pub lookalikes: crate::visits::service::Lookalikes,
+    /// Working days for SLA deadlines.
+    pub calendar: Calendar,
 }
 
 pub struct Application {
@@ -69,7 +73,16 @@ impl Application {
                 n => n,
             },
         )?;
+        let calendar = match &settings.holiday_calendar {
+            None => Calendar::china_default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                Calendar::parse(&text)?
+            }
+        };
         let state = web::Data::new(AppState {
+            calendar,
             schemes: SchemeCache::default(),
             lookalikes: Default::default(),
             photos,
@@ -87,6 +100,7 @@ impl Application {
             settings,
         });
         spawn_upload_sweeper(state.clone());
+        spawn_notice_ticker(state.clone());
         let server = serve(listener, state)?;
         Ok(Application {
             server,
@@ -115,6 +129,27 @@ fn spawn_upload_sweeper(state: web::Data<AppState>) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(removed = n, "swept abandoned uploads"),
                 Err(err) => tracing::warn!(error = %err, "upload sweep failed"),
+            }
+        }
+    });
+}
+
+/// Every five minutes, move cases whose public notice is over into county review (a case is
+/// also moved when someone acts on it, so confirmation never waits for the tick).
+fn spawn_notice_ticker(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            every.tick().await;
+            let app = state.clone();
+            match state
+                .db
+                .write(move |conn| crate::cases::service::end_notices(conn, &app.calendar))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(moved = n, "notice periods ended"),
+                Err(err) => tracing::warn!(error = %err.message, "ending notices failed"),
             }
         }
     });
@@ -231,7 +266,9 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
-    use crate::{audit, auth, households, jurisdictions, ops, photos, scoring, users, visits};
+    use crate::{
+        audit, auth, cases, households, jurisdictions, ops, photos, scoring, users, visits,
+    };
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(crate::openapi::spec)
@@ -278,5 +315,24 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(photos::uploads::photo_stored)
         .service(visits::api::submit_visit)
         .service(visits::api::get_visit)
-        .service(visits::api::visit_photo);
+        .service(visits::api::visit_photo)
+        .service(visits::assignments::assignments)
+        // `counts` before `{id}` so the literal path wins.
+        .service(cases::api::case_counts)
+        .service(cases::api::open_case)
+        .service(cases::api::list_cases)
+        .service(cases::api::get_case)
+        .service(cases::api::act)
+        .service(cases::api::claim)
+        .service(cases::api::release)
+        .service(cases::api::decision_letter)
+        .service(cases::api::file_objection)
+        .service(cases::api::resolve_objection)
+        .service(cases::api::record_appraisal)
+        .service(cases::api::queue)
+        .service(cases::api::bulk_recommend)
+        .service(cases::api::publish_notice)
+        .service(cases::api::get_notice)
+        .service(cases::api::get_delegation)
+        .service(cases::api::set_delegation);
 }

@@ -118,6 +118,19 @@ pub struct Settings {
     #[arg(long, env = "DIBAO_PARALLEL_INGESTS", default_value_t = 0)]
     pub parallel_ingests: usize,
 
+    /// Minutes a reviewer's claim on a case lasts before it returns to the queue (renewable).
+    #[arg(long, env = "DIBAO_CLAIM_MINUTES", default_value_t = 30)]
+    pub claim_minutes: i64,
+
+    /// Shortest public notice (公示) period, in days.
+    #[arg(long, env = "DIBAO_NOTICE_DAYS", default_value_t = 7)]
+    pub notice_days: u32,
+
+    /// TOML file of public holidays and make-up workdays for SLA deadlines; unset means the
+    /// built-in State Council calendar (src/cases/calendar-cn.toml).
+    #[arg(long, env = "DIBAO_HOLIDAY_CALENDAR")]
+    pub holiday_calendar: Option<PathBuf>,
+
     /// Seed the demo county into an empty SQLite database on start (`auto`) or never (`off`).
     /// PostgreSQL is only ever seeded by the explicit `demo` command.
     #[arg(long, env = "DIBAO_DEMO", default_value = "auto")]

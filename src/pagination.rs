@@ -64,7 +64,11 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows fetched in key order.
-    pub fn from_rows(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> &str) -> Page<T> {
+    pub fn from_rows<K: AsRef<[u8]>>(
+        mut rows: Vec<T>,
+        limit: i64,
+        key: impl Fn(&T) -> K,
+    ) -> Page<T> {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
         let next_cursor = more

@@ -65,6 +65,12 @@ pub enum Action {
     UploadPhotos,
     /// Submit a home visit (coordinators; county staff on spot checks).
     SubmitVisits,
+    /// Read cases, queues and notices. Who may move a case is the lifecycle table's call.
+    ReadCases,
+    /// Open a case: an application taken at the township window.
+    OpenCases,
+    /// Let the county's townships confirm cases.
+    DelegateConfirmation,
 }
 
 impl Role {
@@ -73,7 +79,7 @@ impl Role {
         use Action::*;
         match self {
             Role::Admin => true,
-            _ if action == UploadPhotos => true,
+            _ if matches!(action, UploadPhotos | ReadCases) => true,
             Role::CountyOfficer => matches!(
                 action,
                 ReadJurisdictions
@@ -82,6 +88,7 @@ impl Role {
                     | VerifyAudit
                     | ReadSchemes
                     | PublishSchemes
+                    | DelegateConfirmation
             ),
             Role::TownshipReviewer => matches!(
                 action,
@@ -91,6 +98,7 @@ impl Role {
                     | ReadUsers
                     | ReadSchemes
                     | RecordAssessments
+                    | OpenCases
             ),
             Role::Coordinator => matches!(
                 action,

@@ -192,6 +192,7 @@ diesel::table! {
         assessment_id -> Text,
         supersedes_id -> Nullable<Text>,
         created_at -> Timestamp,
+        case_id -> Nullable<Text>,
     }
 }
 
@@ -217,6 +218,109 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        township_code -> Text,
+        starts_on -> Date,
+        ends_on -> Date,
+        published_by -> Text,
+        published_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cases (id) {
+        id -> Text,
+        household_id -> Text,
+        kind -> Text,
+        state -> Text,
+        county_code -> Text,
+        township_code -> Text,
+        village_code -> Text,
+        coordinator_id -> Nullable<Text>,
+        visit_id -> Nullable<Text>,
+        assessment_id -> Nullable<Text>,
+        max_severity -> Integer,
+        flag_kinds -> Text,
+        band -> Nullable<Text>,
+        queue_rank -> Integer,
+        county_visit -> Bool,
+        entered_at -> Timestamp,
+        due_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        claim_expires_at -> Nullable<Timestamp>,
+        redo -> Nullable<Text>,
+        notice_id -> Nullable<Text>,
+        review_class -> Nullable<Text>,
+        monthly_amount_fen -> Nullable<BigInt>,
+        next_recheck_on -> Nullable<Date>,
+        opened_at -> Timestamp,
+        opened_by -> Text,
+        closed_at -> Nullable<Timestamp>,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    case_events (id) {
+        id -> Text,
+        case_id -> Text,
+        at -> Timestamp,
+        action -> Text,
+        from_state -> Nullable<Text>,
+        to_state -> Text,
+        actor_id -> Nullable<Text>,
+        actor_name -> Text,
+        details -> Text,
+    }
+}
+
+diesel::table! {
+    objections (id) {
+        id -> Text,
+        case_id -> Text,
+        objector_name -> Text,
+        objector_contact -> Nullable<Text>,
+        content -> Text,
+        status -> Text,
+        resolution -> Nullable<Text>,
+        filed_by -> Text,
+        filed_at -> Timestamp,
+        resolved_by -> Nullable<Text>,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    appraisals (id) {
+        id -> Text,
+        case_id -> Text,
+        held_on -> Date,
+        panel_size -> Integer,
+        present -> Integer,
+        votes_for -> Integer,
+        passed -> Bool,
+        recorded_by -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    confirmation_delegations (county_code, effective_from) {
+        county_code -> Text,
+        effective_from -> Date,
+        delegated -> Bool,
+        set_by -> Text,
+        set_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(cases -> households (household_id));
+diesel::joinable!(cases -> notices (notice_id));
+diesel::joinable!(case_events -> cases (case_id));
+diesel::joinable!(objections -> cases (case_id));
+diesel::joinable!(appraisals -> cases (case_id));
 diesel::joinable!(assessments -> households (household_id));
 diesel::joinable!(visits -> households (household_id));
 diesel::joinable!(visit_photos -> visits (visit_id));
@@ -244,4 +348,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     uploads,
     visits,
     visit_photos,
+    notices,
+    cases,
+    case_events,
+    objections,
+    appraisals,
+    confirmation_delegations,
 );

@@ -174,21 +174,20 @@ pub async fn list_households(
             store::list(conn, &caller.scope, &filter, after.as_deref(), limit)
         })
         .await?;
-    let page =
-        Page::from_rows(rows, limit, |(h, _, _)| &h.id).map(|(h, village_name, member_count)| {
-            HouseholdSummary {
-                has_location: h.lat.is_some(),
-                id: h.id,
-                village_code: h.village_code,
-                village_name,
-                reference: h.reference,
-                head_name: h.head_name,
-                urban: h.urban,
-                responsible_worker_id: h.responsible_worker_id,
-                active: h.active,
-                member_count,
-            }
-        });
+    let page = Page::from_rows(rows, limit, |(h, _, _)| h.id.clone()).map(
+        |(h, village_name, member_count)| HouseholdSummary {
+            has_location: h.lat.is_some(),
+            id: h.id,
+            village_code: h.village_code,
+            village_name,
+            reference: h.reference,
+            head_name: h.head_name,
+            urban: h.urban,
+            responsible_worker_id: h.responsible_worker_id,
+            active: h.active,
+            member_count,
+        },
+    );
     Ok(HttpResponse::Ok().json(page))
 }
 

@@ -134,10 +134,8 @@ pub async fn list_jurisdictions(
         .db
         .run(move |conn| store::list(conn, &caller.scope, &filter, after.as_deref(), limit))
         .await?;
-    Ok(
-        HttpResponse::Ok()
-            .json(Page::from_rows(rows, limit, |r| &r.code).map(JurisdictionView::of)),
-    )
+    Ok(HttpResponse::Ok()
+        .json(Page::from_rows(rows, limit, |r| r.code.clone()).map(JurisdictionView::of)))
 }
 
 /// One jurisdiction with its boundary.

@@ -19,7 +19,7 @@ use crate::jurisdictions::store::Jurisdiction;
 
 /// Today in China (UTC+8): ages and dates in this domain are local.
 pub fn today_in_china() -> NaiveDate {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+    crate::cases::workdays::china_date(chrono::Utc::now())
 }
 
 fn age_on(birth: NaiveDate, on: NaiveDate) -> u32 {

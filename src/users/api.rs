@@ -207,7 +207,7 @@ pub async fn list(
         .db
         .run(move |conn| store::list(conn, &caller.scope, &filter, after.as_deref(), limit))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |u| &u.username)))
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, limit, |u| u.username.clone())))
 }
 
 /// One staff account.

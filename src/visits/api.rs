@@ -75,6 +75,8 @@ pub struct AssessmentSummary {
 pub struct VisitView {
     pub id: String,
     pub household_id: String,
+    /// The case the visit belongs to; it moves into the township's review queue.
+    pub case_id: String,
     pub scheme_version: i32,
     pub flags: Vec<Flag>,
     pub assessment: AssessmentSummary,

@@ -14,10 +14,10 @@ use crate::audit::{self, Event};
 use crate::auth::{Action, Caller};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
-use crate::households;
 use crate::jurisdictions::{self, boundary::Boundary};
 use crate::photos::lookalike::LookalikeIndex;
 use crate::scoring::{self, service as scoring_service};
+use crate::{cases, households};
 
 /// The look-alike index of this node and the last photo row it holds; every search first
 /// takes in the rows stored since (by any node), so no photo is ever missed.
@@ -85,6 +85,7 @@ pub fn submit(
     let (household, _, path) = households::store::find(conn, &caller.scope, &request.household_id)?
         .ok_or_else(|| ApiError::not_found("Household", "该家庭"))?;
     caller.authorize(Action::SubmitVisits, &path)?;
+    let case = cases::service::visit_due(conn, &household.id)?;
     let county = jurisdictions::store::county_of(conn, &path)?
         .ok_or_else(|| ApiError::not_found("County", "该区县"))?;
     let (version, scheme) =
@@ -232,6 +233,7 @@ pub fn submit(
     let view = VisitView {
         id: request.visit_id.to_string(),
         household_id: household.id.clone(),
+        case_id: case.id.clone(),
         scheme_version: version.version,
         flags: flags.clone(),
         assessment: AssessmentSummary {
@@ -264,6 +266,7 @@ pub fn submit(
         assessment_id: assessment_row.id,
         supersedes_id,
         created_at: at,
+        case_id: Some(case.id.clone()),
     };
     let kinds: Vec<(String, String)> = digests
         .iter()
@@ -271,6 +274,20 @@ pub fn submit(
         .zip(request.photos.iter().map(|p| p.kind.clone()))
         .collect();
     store::insert(conn, &row, &kinds)?;
+    cases::service::visit_submitted(
+        conn,
+        &state.calendar,
+        caller,
+        &case,
+        cases::service::VisitOutcome {
+            visit_id: &row.id,
+            assessment_id: &row.assessment_id,
+            band: &view.assessment.band,
+            county_visit: view.assessment.county_visit,
+            max_severity: row.max_severity,
+            flag_kinds: flag_kinds(&flags),
+        },
+    )?;
     audit::store::append(
         conn,
         &actor,
@@ -284,8 +301,23 @@ pub fn submit(
     Ok(view)
 }
 
+/// Each kind of flag once, in the order raised.
+fn flag_kinds(flags: &[checks::Flag]) -> Vec<String> {
+    let mut kinds: Vec<String> = Vec::new();
+    for flag in flags {
+        let kind = serde_json::to_value(flag.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds
+}
+
 /// Photo kinds the scheme's items ask for as evidence.
-fn scheme_required_kinds(scheme: &scoring::Scheme) -> Vec<String> {
+pub fn scheme_required_kinds(scheme: &scoring::Scheme) -> Vec<String> {
     let mut kinds: Vec<String> = scheme
         .items
         .iter()

@@ -25,6 +25,7 @@ pub struct VisitRow {
     pub assessment_id: String,
     pub supersedes_id: Option<String>,
     pub created_at: NaiveDateTime,
+    pub case_id: Option<String>,
 }
 
 /// By id, whoever may see it: only for the idempotency check, which reveals nothing but

@@ -6,6 +6,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod cases;
 mod errors;
 mod households;
 mod import;

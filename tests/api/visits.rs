@@ -7,9 +7,10 @@ use dibao::photos::sha256_hex;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
+
 use crate::uploads::{create, patch};
 
-async fn upload(app: &TestApp, token: &str, bytes: &[u8]) -> String {
+pub async fn upload(app: &TestApp, token: &str, bytes: &[u8]) -> String {
     let digest = sha256_hex(bytes);
     let created = create(app, token, &digest, bytes.len()).await;
     created.expect(201);
@@ -23,7 +24,7 @@ async fn upload(app: &TestApp, token: &str, bytes: &[u8]) -> String {
 }
 
 /// A phone photo of `scene` taken an hour ago (China time) at `lat, lon`.
-fn photo_at(scene: u64, lat: f64, lon: f64) -> Vec<u8> {
+pub fn photo_at(scene: u64, lat: f64, lon: f64) -> Vec<u8> {
     let taken = (Utc::now() + Duration::hours(8) - Duration::hours(1)).naive_utc();
     phone_jpeg(&PhotoSpec {
         scene,
@@ -59,7 +60,7 @@ fn required_kinds() -> Vec<String> {
     kinds
 }
 
-fn answers() -> Value {
+pub fn answers() -> Value {
     json!({
         "financial_assets": 0, "cars_not_needed": 0, "vehicle_highest_value": 0, "homes": 1,
         "commercial_property": false, "business_with_employees": false,
@@ -73,13 +74,13 @@ fn answers() -> Value {
     })
 }
 
-struct Home {
-    id: String,
-    lat: f64,
-    lon: f64,
+pub struct Home {
+    pub id: String,
+    pub lat: f64,
+    pub lon: f64,
 }
 
-async fn homes_of_coord01(app: &TestApp, token: &str) -> Vec<Home> {
+pub async fn homes_of_coord01(app: &TestApp, token: &str) -> Vec<Home> {
     let me = app.get("/api/v1/auth/me", token).await;
     let village = me.expect(200)["jurisdiction_code"]
         .as_str()
@@ -106,10 +107,13 @@ async fn homes_of_coord01(app: &TestApp, token: &str) -> Vec<Home> {
             lon: detail["location"]["lon"].as_f64().unwrap(),
         });
     }
+    for home in &homes {
+        crate::cases::due_for_visit(app, &home.id).await;
+    }
     homes
 }
 
-fn visit(home: &Home, photos: &[(String, String)]) -> Value {
+pub fn visit(home: &Home, photos: &[(String, String)]) -> Value {
     let now = Utc::now();
     json!({
         "visit_id": uuid::Uuid::new_v4(),
@@ -125,7 +129,7 @@ fn visit(home: &Home, photos: &[(String, String)]) -> Value {
 }
 
 /// One photo per required kind, taken at the home.
-async fn clean_photos(
+pub async fn clean_photos(
     app: &TestApp,
     token: &str,
     home: &Home,
@@ -139,7 +143,7 @@ async fn clean_photos(
     photos
 }
 
-fn flag_kinds(view: &Value) -> Vec<String> {
+pub fn flag_kinds(view: &Value) -> Vec<String> {
     view["flags"]
         .as_array()
         .unwrap()

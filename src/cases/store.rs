@@ -1,0 +1,558 @@
+//! Case rows, their history, notices, objections, appraisals and confirmation delegation.
+//! Reads of cases take the caller's [`Scope`] (through the village's path).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+
+use crate::auth::Scope;
+use crate::db::DbConn;
+use crate::db::schema::{
+    appraisals, case_events, cases, confirmation_delegations, households, jurisdictions, members,
+    notices, objections,
+};
+use crate::error::ApiResult;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = cases, treat_none_as_null = true)]
+pub struct CaseRow {
+    pub id: String,
+    pub household_id: String,
+    pub kind: String,
+    pub state: String,
+    pub county_code: String,
+    pub township_code: String,
+    pub village_code: String,
+    pub coordinator_id: Option<String>,
+    pub visit_id: Option<String>,
+    pub assessment_id: Option<String>,
+    pub max_severity: i32,
+    pub flag_kinds: String,
+    pub band: Option<String>,
+    pub queue_rank: i32,
+    pub county_visit: bool,
+    pub entered_at: NaiveDateTime,
+    pub due_at: Option<NaiveDateTime>,
+    pub claimed_by: Option<String>,
+    pub claim_expires_at: Option<NaiveDateTime>,
+    pub redo: Option<String>,
+    pub notice_id: Option<String>,
+    pub review_class: Option<String>,
+    pub monthly_amount_fen: Option<i64>,
+    pub next_recheck_on: Option<NaiveDate>,
+    pub opened_at: NaiveDateTime,
+    pub opened_by: String,
+    pub closed_at: Option<NaiveDateTime>,
+    pub version: i32,
+}
+
+impl CaseRow {
+    /// The evidence flags of the latest visit, by kind.
+    pub fn flags(&self) -> Vec<String> {
+        self.flag_kinds
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn is_borderline(&self) -> bool {
+        self.band.as_deref() == Some("borderline")
+    }
+
+    pub fn holds_claim(&self, user_id: &str, now: NaiveDateTime) -> bool {
+        self.claimed_by.as_deref() == Some(user_id)
+            && self.claim_expires_at.is_some_and(|until| until > now)
+    }
+}
+
+/// Flag kinds as stored: comma-framed so a filter can match one kind exactly.
+pub fn flag_column(kinds: &[String]) -> String {
+    if kinds.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", kinds.join(","))
+    }
+}
+
+/// Raw diesel result, so a second open case (the unique index) can be told apart.
+pub fn insert(conn: &mut DbConn, row: &CaseRow) -> QueryResult<()> {
+    diesel::insert_into(cases::table)
+        .values(row)
+        .execute(conn)
+        .map(drop)
+}
+
+/// A case with its village's path, for the caller's scope check.
+pub fn find(conn: &mut DbConn, id: &str) -> ApiResult<Option<(CaseRow, String)>> {
+    Ok(cases::table
+        .inner_join(jurisdictions::table.on(jurisdictions::code.eq(cases::village_code)))
+        .filter(cases::id.eq(id))
+        .select((CaseRow::as_select(), jurisdictions::path))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn open_of_household(conn: &mut DbConn, household_id: &str) -> ApiResult<Option<CaseRow>> {
+    Ok(cases::table
+        .filter(cases::household_id.eq(household_id))
+        .filter(cases::closed_at.is_null())
+        .select(CaseRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Writes the new row if nobody changed the case since `expected_version` (and, for review
+/// decisions, the claim is still the caller's). False when the case moved underneath.
+pub fn update(
+    conn: &mut DbConn,
+    row: &CaseRow,
+    expected_version: i32,
+    claim_of: Option<(&str, NaiveDateTime)>,
+) -> ApiResult<bool> {
+    let this = cases::table
+        .filter(cases::id.eq(&row.id))
+        .filter(cases::version.eq(expected_version));
+    let changed = match claim_of {
+        Some((user, now)) => diesel::update(
+            this.filter(cases::claimed_by.eq(user))
+                .filter(cases::claim_expires_at.gt(now)),
+        )
+        .set(row)
+        .execute(conn)?,
+        None => diesel::update(this).set(row).execute(conn)?,
+    };
+    Ok(changed == 1)
+}
+
+/// Takes or renews the lease in one conditional statement, so of two concurrent claims
+/// exactly one changes the row.
+pub fn claim(
+    conn: &mut DbConn,
+    id: &str,
+    user_id: &str,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> ApiResult<bool> {
+    let changed = diesel::update(cases::table)
+        .filter(cases::id.eq(id))
+        .filter(
+            cases::claimed_by
+                .is_null()
+                .or(cases::claim_expires_at.le(now))
+                .or(cases::claimed_by.eq(user_id)),
+        )
+        .set((
+            cases::claimed_by.eq(user_id),
+            cases::claim_expires_at.eq(until),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+pub fn release(conn: &mut DbConn, id: &str, user_id: &str) -> ApiResult<bool> {
+    let changed = diesel::update(cases::table)
+        .filter(cases::id.eq(id))
+        .filter(cases::claimed_by.eq(user_id))
+        .set((
+            cases::claimed_by.eq(None::<String>),
+            cases::claim_expires_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = case_events)]
+pub struct EventRow {
+    pub id: String,
+    pub case_id: String,
+    pub at: NaiveDateTime,
+    pub action: String,
+    pub from_state: Option<String>,
+    pub to_state: String,
+    pub actor_id: Option<String>,
+    pub actor_name: String,
+    pub details: String,
+}
+
+pub fn add_event(conn: &mut DbConn, row: &EventRow) -> ApiResult<()> {
+    diesel::insert_into(case_events::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn events(conn: &mut DbConn, case_id: &str) -> ApiResult<Vec<EventRow>> {
+    Ok(case_events::table
+        .filter(case_events::case_id.eq(case_id))
+        .order((case_events::at.asc(), case_events::id.asc()))
+        .select(EventRow::as_select())
+        .load(conn)?)
+}
+
+/// Position of a queue row: (overdue, rank, entered, id), compared in queue order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueKey {
+    pub overdue: bool,
+    pub rank: i32,
+    pub entered_at: NaiveDateTime,
+    pub id: String,
+}
+
+#[derive(Debug, Default)]
+pub struct QueueFilter {
+    pub village: Option<String>,
+    pub flag: Option<String>,
+    pub band: Option<String>,
+    pub overdue: Option<bool>,
+}
+
+/// One page of a township's queue: overdue first, then severity and borderline (the rank),
+/// then the longest waiting. Cases claimed by someone else are not offered.
+pub fn queue(
+    conn: &mut DbConn,
+    township: &str,
+    filter: &QueueFilter,
+    viewer: &str,
+    now: NaiveDateTime,
+    after: Option<&QueueKey>,
+    limit: i64,
+) -> ApiResult<Vec<CaseRow>> {
+    let mut rows = Vec::new();
+    // The two segments, overdue first, each read in index order.
+    for overdue in [true, false] {
+        // A cursor in the on-time segment has already passed every overdue row.
+        if filter.overdue.is_some_and(|wanted| wanted != overdue)
+            || after.is_some_and(|key| !key.overdue && overdue)
+        {
+            continue;
+        }
+        let mut query = cases::table
+            .filter(cases::township_code.eq(township))
+            .filter(cases::state.eq_any(["visited", "township_review"]))
+            .filter(
+                cases::claimed_by
+                    .is_null()
+                    .or(cases::claim_expires_at.le(now))
+                    .or(cases::claimed_by.eq(viewer)),
+            )
+            .into_boxed();
+        query = if overdue {
+            query.filter(cases::due_at.lt(now))
+        } else {
+            query.filter(cases::due_at.is_null().or(cases::due_at.ge(now)))
+        };
+        if let Some(village) = &filter.village {
+            query = query.filter(cases::village_code.eq(village));
+        }
+        if let Some(flag) = &filter.flag {
+            query = query.filter(cases::flag_kinds.like(format!("%,{flag},%")));
+        }
+        if let Some(band) = &filter.band {
+            query = query.filter(cases::band.eq(band));
+        }
+        if let Some(key) = after.filter(|key| key.overdue == overdue) {
+            query = query.filter(
+                cases::queue_rank
+                    .lt(key.rank)
+                    .or(cases::queue_rank.eq(key.rank).and(
+                        cases::entered_at.gt(key.entered_at).or(cases::entered_at
+                            .eq(key.entered_at)
+                            .and(cases::id.gt(key.id.clone()))),
+                    )),
+            );
+        }
+        let page: Vec<CaseRow> = query
+            .order((
+                cases::queue_rank.desc(),
+                cases::entered_at.asc(),
+                cases::id.asc(),
+            ))
+            .limit(limit - rows.len() as i64)
+            .select(CaseRow::as_select())
+            .load(conn)?;
+        rows.extend(page);
+        if rows.len() as i64 >= limit {
+            break;
+        }
+    }
+    Ok(rows)
+}
+
+/// Cases in the scope, newest first (keyset on opened_at, id).
+pub fn list(
+    conn: &mut DbConn,
+    scope: &Scope,
+    state: Option<&str>,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> ApiResult<Vec<CaseRow>> {
+    let mut query = cases::table
+        .inner_join(jurisdictions::table.on(jurisdictions::code.eq(cases::village_code)))
+        .filter(jurisdictions::path.like(scope.like_pattern()))
+        .into_boxed();
+    if let Some(state) = state {
+        query = query.filter(cases::state.eq(state.to_owned()));
+    }
+    if let Some((at, id)) = after {
+        query = query.filter(
+            cases::opened_at
+                .lt(at)
+                .or(cases::opened_at.eq(at).and(cases::id.lt(id))),
+        );
+    }
+    Ok(query
+        .order((cases::opened_at.desc(), cases::id.desc()))
+        .limit(limit)
+        .select(CaseRow::as_select())
+        .load(conn)?)
+}
+
+/// Cases per state in the scope, and how many of them are overdue.
+pub fn counts(
+    conn: &mut DbConn,
+    scope: &Scope,
+    now: NaiveDateTime,
+) -> ApiResult<Vec<(String, i64, i64)>> {
+    let scoped = || {
+        cases::table
+            .inner_join(jurisdictions::table.on(jurisdictions::code.eq(cases::village_code)))
+            .filter(jurisdictions::path.like(scope.like_pattern()))
+    };
+    let all: Vec<(String, i64)> = scoped()
+        .group_by(cases::state)
+        .select((cases::state, count_star()))
+        .load(conn)?;
+    let overdue: Vec<(String, i64)> = scoped()
+        .filter(cases::due_at.lt(now))
+        .filter(cases::closed_at.is_null())
+        .group_by(cases::state)
+        .select((cases::state, count_star()))
+        .load(conn)?;
+    Ok(all
+        .into_iter()
+        .map(|(state, n)| {
+            let late = overdue
+                .iter()
+                .find(|(s, _)| *s == state)
+                .map_or(0, |(_, n)| *n);
+            (state, n, late)
+        })
+        .collect())
+}
+
+/// Open cases a coordinator should visit: awaiting a visit, in the scope.
+pub fn awaiting_visit(conn: &mut DbConn, scope: &Scope) -> ApiResult<Vec<CaseRow>> {
+    Ok(cases::table
+        .inner_join(jurisdictions::table.on(jurisdictions::code.eq(cases::village_code)))
+        .filter(jurisdictions::path.like(scope.like_pattern()))
+        .filter(cases::state.eq_any(["visit_assigned", "returned", "reinvestigation"]))
+        .order((cases::village_code.asc(), cases::id.asc()))
+        .select(CaseRow::as_select())
+        .load(conn)?)
+}
+
+pub fn recommended_in(conn: &mut DbConn, township: &str) -> ApiResult<Vec<CaseRow>> {
+    Ok(cases::table
+        .filter(cases::township_code.eq(township))
+        .filter(cases::state.eq("recommended"))
+        .order(cases::id.asc())
+        .select(CaseRow::as_select())
+        .load(conn)?)
+}
+
+/// Cases on notice whose notice period is over (ends_on before `today`).
+pub fn notice_over(conn: &mut DbConn, today: NaiveDate) -> ApiResult<Vec<CaseRow>> {
+    Ok(cases::table
+        .inner_join(notices::table)
+        .filter(cases::state.eq("public_notice"))
+        .filter(notices::ends_on.lt(today))
+        .select(CaseRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notices)]
+pub struct NoticeRow {
+    pub id: String,
+    pub township_code: String,
+    pub starts_on: NaiveDate,
+    pub ends_on: NaiveDate,
+    pub published_by: String,
+    pub published_at: NaiveDateTime,
+}
+
+pub fn insert_notice(conn: &mut DbConn, row: &NoticeRow) -> ApiResult<()> {
+    diesel::insert_into(notices::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A notice with its township's path, for the caller's scope check.
+pub fn find_notice(conn: &mut DbConn, id: &str) -> ApiResult<Option<(NoticeRow, String)>> {
+    Ok(notices::table
+        .inner_join(jurisdictions::table.on(jurisdictions::code.eq(notices::township_code)))
+        .filter(notices::id.eq(id))
+        .select((NoticeRow::as_select(), jurisdictions::path))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn notice_cases(conn: &mut DbConn, notice_id: &str) -> ApiResult<Vec<CaseRow>> {
+    Ok(cases::table
+        .filter(cases::notice_id.eq(notice_id))
+        .order((cases::village_code.asc(), cases::id.asc()))
+        .select(CaseRow::as_select())
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = objections)]
+pub struct ObjectionRow {
+    pub id: String,
+    pub case_id: String,
+    pub objector_name: String,
+    pub objector_contact: Option<String>,
+    pub content: String,
+    pub status: String,
+    pub resolution: Option<String>,
+    pub filed_by: String,
+    pub filed_at: NaiveDateTime,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<NaiveDateTime>,
+}
+
+pub fn insert_objection(conn: &mut DbConn, row: &ObjectionRow) -> ApiResult<()> {
+    diesel::insert_into(objections::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn objections_of(conn: &mut DbConn, case_id: &str) -> ApiResult<Vec<ObjectionRow>> {
+    Ok(objections::table
+        .filter(objections::case_id.eq(case_id))
+        .order((objections::filed_at.asc(), objections::id.asc()))
+        .select(ObjectionRow::as_select())
+        .load(conn)?)
+}
+
+/// Resolves an open objection; false if it was not open (already resolved).
+pub fn resolve_objection(
+    conn: &mut DbConn,
+    id: &str,
+    status: &str,
+    resolution: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> ApiResult<bool> {
+    let changed = diesel::update(objections::table)
+        .filter(objections::id.eq(id))
+        .filter(objections::status.eq("open"))
+        .set((
+            objections::status.eq(status),
+            objections::resolution.eq(resolution),
+            objections::resolved_by.eq(by),
+            objections::resolved_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(changed == 1)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = appraisals)]
+pub struct AppraisalRow {
+    pub id: String,
+    pub case_id: String,
+    pub held_on: NaiveDate,
+    pub panel_size: i32,
+    pub present: i32,
+    pub votes_for: i32,
+    pub passed: bool,
+    pub recorded_by: String,
+    pub recorded_at: NaiveDateTime,
+}
+
+pub fn insert_appraisal(conn: &mut DbConn, row: &AppraisalRow) -> ApiResult<()> {
+    diesel::insert_into(appraisals::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn appraisals_of(conn: &mut DbConn, case_id: &str) -> ApiResult<Vec<AppraisalRow>> {
+    Ok(appraisals::table
+        .filter(appraisals::case_id.eq(case_id))
+        .order((appraisals::recorded_at.asc(), appraisals::id.asc()))
+        .select(AppraisalRow::as_select())
+        .load(conn)?)
+}
+
+/// Whether the county's townships confirm on `day`: the latest setting in force.
+pub fn delegated(conn: &mut DbConn, county: &str, day: NaiveDate) -> ApiResult<bool> {
+    Ok(confirmation_delegations::table
+        .filter(confirmation_delegations::county_code.eq(county))
+        .filter(confirmation_delegations::effective_from.le(day))
+        .order(confirmation_delegations::effective_from.desc())
+        .select(confirmation_delegations::delegated)
+        .first(conn)
+        .optional()?
+        .unwrap_or(false))
+}
+
+pub fn set_delegation(
+    conn: &mut DbConn,
+    county: &str,
+    from: NaiveDate,
+    delegated: bool,
+    by: &str,
+    at: NaiveDateTime,
+) -> ApiResult<()> {
+    diesel::delete(confirmation_delegations::table)
+        .filter(confirmation_delegations::county_code.eq(county))
+        .filter(confirmation_delegations::effective_from.eq(from))
+        .execute(conn)?;
+    diesel::insert_into(confirmation_delegations::table)
+        .values((
+            confirmation_delegations::county_code.eq(county),
+            confirmation_delegations::effective_from.eq(from),
+            confirmation_delegations::delegated.eq(delegated),
+            confirmation_delegations::set_by.eq(by),
+            confirmation_delegations::set_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What case lists show of each household: head, village name, active members.
+#[derive(Debug, Clone, Queryable)]
+pub struct HouseholdLine {
+    pub household_id: String,
+    pub head_name: String,
+    pub village_name: String,
+    pub members: i64,
+}
+
+pub fn household_lines(
+    conn: &mut DbConn,
+    household_ids: &[String],
+) -> ApiResult<Vec<HouseholdLine>> {
+    let member_count = members::table
+        .filter(members::household_id.eq(households::id))
+        .filter(members::active.eq(true))
+        .count()
+        .single_value()
+        .assume_not_null();
+    Ok(households::table
+        .inner_join(jurisdictions::table)
+        .filter(households::id.eq_any(household_ids))
+        .select((
+            households::id,
+            households::head_name,
+            jurisdictions::name,
+            member_count,
+        ))
+        .load(conn)?)
+}
