@@ -562,7 +562,7 @@ fn encode_key(as_of: NaiveDateTime, view: &CaseView) -> String {
         "{}|{}|{}|{}|{}",
         as_of.format("%Y-%m-%dT%H:%M:%S%.f"),
         u8::from(view.overdue),
-        view.max_severity * 2 + i32::from(view.band.as_deref() == Some("borderline")),
+        store::queue_priority(view.max_severity, view.band.as_deref()),
         view.entered_at.format("%Y-%m-%dT%H:%M:%S%.f"),
         view.id
     )
@@ -570,7 +570,7 @@ fn encode_key(as_of: NaiveDateTime, view: &CaseView) -> String {
 
 fn decode_key(key: &str) -> Option<(NaiveDateTime, QueueKey)> {
     let parts: Vec<&str> = key.splitn(5, '|').collect();
-    let [as_of, overdue, rank, entered, id] = parts.as_slice() else {
+    let [as_of, overdue, priority, entered, id] = parts.as_slice() else {
         return None;
     };
     let time = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok();
@@ -578,7 +578,7 @@ fn decode_key(key: &str) -> Option<(NaiveDateTime, QueueKey)> {
         time(as_of)?,
         QueueKey {
             overdue: *overdue == "1",
-            rank: rank.parse().ok()?,
+            priority: priority.parse().ok()?,
             entered_at: time(entered)?,
             id: (*id).to_owned(),
         },

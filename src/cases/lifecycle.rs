@@ -97,6 +97,15 @@ impl State {
         matches!(self, State::Visited | State::TownshipReview)
     }
 
+    /// The review queue a case in this state waits in (stored with the case for indexing).
+    pub fn queue(self) -> Option<&'static str> {
+        match self {
+            State::Visited | State::TownshipReview => Some("township"),
+            State::CountyReview => Some("county"),
+            _ => None,
+        }
+    }
+
     /// Working days the step that starts in this state may take (DOMAIN "Case lifecycle");
     /// `None` where the step has no deadline of its own (closed, or the notice's own dates).
     pub fn sla_workdays(self) -> Option<u32> {

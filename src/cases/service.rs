@@ -108,6 +108,7 @@ pub fn apply(
     let at = audit::store::now();
     let mut next = row.clone();
     next.state = transition.to.as_str().to_owned();
+    next.queue = transition.to.queue().map(str::to_owned);
     if transition.action.restarts_clock() {
         next.entered_at = at;
         next.due_at = deadline(calendar, now, transition.to);
@@ -209,6 +210,7 @@ pub fn open(
         household_id: household.id.clone(),
         kind: kind.to_owned(),
         state: State::Applied.as_str().to_owned(),
+        queue: State::Applied.queue().map(str::to_owned),
         county_code: county.code,
         township_code: township,
         village_code: household.village_code.clone(),
@@ -218,7 +220,7 @@ pub fn open(
         max_severity: 0,
         flag_kinds: String::new(),
         band: None,
-        queue_rank: 0,
+        queue_priority: 0,
         county_visit: false,
         entered_at: at,
         due_at: deadline(calendar, Utc::now(), State::Applied),
@@ -330,7 +332,7 @@ pub fn visit_submitted(
             next.band = Some(outcome.band.to_owned());
             next.county_visit = outcome.county_visit;
             next.max_severity = outcome.max_severity;
-            next.queue_rank = outcome.max_severity * 2 + i32::from(outcome.band == "borderline");
+            next.queue_priority = store::queue_priority(outcome.max_severity, Some(outcome.band));
             next.flag_kinds = store::flag_column(&outcome.flag_kinds);
             next.redo = None;
         },

@@ -2,9 +2,11 @@
 //! Reads of cases take the caller's [`Scope`] (through the village's path).
 
 use chrono::{NaiveDate, NaiveDateTime};
-use diesel::dsl::count_star;
+use diesel::dsl::{count_star, sql};
+use diesel::sql_types::{Bool, Integer, Text, Timestamp};
 use diesel::prelude::*;
 
+use super::lifecycle::State;
 use crate::auth::Scope;
 use crate::db::DbConn;
 use crate::db::schema::{
@@ -20,6 +22,7 @@ pub struct CaseRow {
     pub household_id: String,
     pub kind: String,
     pub state: String,
+    pub queue: Option<String>,
     pub county_code: String,
     pub township_code: String,
     pub village_code: String,
@@ -29,7 +32,7 @@ pub struct CaseRow {
     pub max_severity: i32,
     pub flag_kinds: String,
     pub band: Option<String>,
-    pub queue_rank: i32,
+    pub queue_priority: i32,
     pub county_visit: bool,
     pub entered_at: NaiveDateTime,
     pub due_at: Option<NaiveDateTime>,
@@ -191,11 +194,17 @@ pub fn events(conn: &mut DbConn, case_id: &str) -> ApiResult<Vec<EventRow>> {
         .load(conn)?)
 }
 
-/// Position of a queue row: (overdue, rank, entered, id), compared in queue order.
+/// Where a case stands in its queue's order (lowest first): the more severe its flags, the
+/// sooner; borderline before clear-cut.
+pub fn queue_priority(max_severity: i32, band: Option<&str>) -> i32 {
+    -(max_severity * 2 + i32::from(band == Some("borderline")))
+}
+
+/// Position of a queue row: (overdue, priority, entered, id), compared in queue order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueueKey {
     pub overdue: bool,
-    pub rank: i32,
+    pub priority: i32,
     pub entered_at: NaiveDateTime,
     pub id: String,
 }
@@ -230,7 +239,7 @@ pub fn queue(
         }
         let mut query = cases::table
             .filter(cases::township_code.eq(township))
-            .filter(cases::state.eq_any(["visited", "township_review"]))
+            .filter(cases::queue.eq(State::TownshipReview.queue()))
             .filter(
                 cases::claimed_by
                     .is_null()
@@ -253,19 +262,20 @@ pub fn queue(
             query = query.filter(cases::band.eq(band));
         }
         if let Some(key) = after.filter(|key| key.overdue == overdue) {
+            // A row-value comparison, which both backends turn into an index range.
             query = query.filter(
-                cases::queue_rank
-                    .lt(key.rank)
-                    .or(cases::queue_rank.eq(key.rank).and(
-                        cases::entered_at.gt(key.entered_at).or(cases::entered_at
-                            .eq(key.entered_at)
-                            .and(cases::id.gt(key.id.clone()))),
-                    )),
+                sql::<Bool>("(queue_priority, entered_at, id) > (")
+                    .bind::<Integer, _>(key.priority)
+                    .sql(", ")
+                    .bind::<Timestamp, _>(key.entered_at)
+                    .sql(", ")
+                    .bind::<Text, _>(key.id.clone())
+                    .sql(")"),
             );
         }
         let page: Vec<CaseRow> = query
             .order((
-                cases::queue_rank.desc(),
+                cases::queue_priority.asc(),
                 cases::entered_at.asc(),
                 cases::id.asc(),
             ))

@@ -17,6 +17,9 @@ CREATE TABLE cases (
     household_id       TEXT NOT NULL REFERENCES households (id),
     kind               TEXT NOT NULL,
     state              TEXT NOT NULL,
+    -- The review queue the case waits in ('township', 'county'), derived from the state, so
+    -- a queue page is one ordered index range.
+    queue              TEXT,
     county_code        TEXT NOT NULL REFERENCES jurisdictions (code),
     township_code      TEXT NOT NULL REFERENCES jurisdictions (code),
     village_code       TEXT NOT NULL REFERENCES jurisdictions (code),
@@ -26,8 +29,9 @@ CREATE TABLE cases (
     max_severity       INTEGER NOT NULL,
     flag_kinds         TEXT NOT NULL,
     band               TEXT,
-    -- Queue order inside the overdue/on-time split: severity * 2 + (1 if borderline).
-    queue_rank         INTEGER NOT NULL,
+    -- Queue order inside the overdue/on-time split, lowest first:
+    -- -(flag severity * 2 + 1 if borderline). All-ascending, so a page is one index range.
+    queue_priority     INTEGER NOT NULL,
     county_visit       BOOLEAN NOT NULL,
     entered_at         TIMESTAMP NOT NULL,
     due_at             TIMESTAMP,
@@ -45,7 +49,8 @@ CREATE TABLE cases (
 );
 -- One open case per household.
 CREATE UNIQUE INDEX cases_one_open ON cases (household_id) WHERE closed_at IS NULL;
-CREATE INDEX cases_township_queue ON cases (township_code, state, queue_rank, entered_at, id);
+CREATE INDEX cases_queue ON cases (township_code, queue, queue_priority, entered_at, id);
+CREATE INDEX cases_state ON cases (state);
 CREATE INDEX cases_village_state ON cases (village_code, state);
 CREATE INDEX cases_notice ON cases (notice_id);
 
