@@ -3,8 +3,8 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::dsl::{count_star, sql};
-use diesel::sql_types::{Bool, Integer, Text, Timestamp};
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Integer, Text, Timestamp};
 
 use super::lifecycle::State;
 use crate::auth::Scope;

@@ -84,6 +84,9 @@ impl Db {
                 {
                     std::fs::create_dir_all(dir)?;
                 }
+                // WAL is a property of the file. Switching to it needs the database to itself,
+                // so do it once here rather than race the pool's first connections for it.
+                SqliteConnection::establish(path)?.batch_execute("PRAGMA journal_mode = WAL;")?;
                 path.to_owned()
             }
         };

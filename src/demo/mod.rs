@@ -3,13 +3,17 @@
 pub mod data;
 
 use crate::audit::Actor;
-use crate::auth::{Role, Scope};
+use crate::auth::{Caller, Role, Scope};
+use crate::cases::{
+    self, lifecycle::Action as CaseAction, service::ActionRequest, workdays::Calendar,
+};
 use crate::db::{Db, DbConn, write_transaction};
 use crate::error::ApiResult;
 use crate::households::service::{self, NewHousehold};
 use crate::households::{LabourCapacity, MemberInput, Relation, Student};
 use crate::jurisdictions::api::insert_node;
 use crate::jurisdictions::{self, Kind};
+use crate::scoring::store::SchemeCache;
 use crate::users::api::{CreateUser, create_user};
 
 /// The demo's one password; printed on start, never used outside the demo.
@@ -99,7 +103,7 @@ pub fn seed(conn: &mut DbConn) -> ApiResult<Vec<Login>> {
             Role::CountyOfficer,
             county_code,
         )?;
-        add_user(
+        let reviewer = add_user(
             conn,
             "reviewer".into(),
             "峰口镇民政办 李审核",
@@ -127,6 +131,7 @@ pub fn seed(conn: &mut DbConn) -> ApiResult<Vec<Login>> {
             crate::scoring::DEFAULT_SCHEME,
             true,
         )?;
+        let mut created: Vec<(String, String)> = Vec::new();
         for h in county.households {
             let members = h
                 .members
@@ -145,7 +150,8 @@ pub fn seed(conn: &mut DbConn) -> ApiResult<Vec<Login>> {
                     .validate()
                 })
                 .collect::<ApiResult<Vec<_>>>()?;
-            service::create_household(
+            let village = h.village_code.clone();
+            let id = service::create_household(
                 conn,
                 &actor,
                 &everything,
@@ -164,11 +170,78 @@ pub fn seed(conn: &mut DbConn) -> ApiResult<Vec<Login>> {
                     members,
                 },
             )?;
+            created.push((village, id));
         }
+        open_demo_cases(conn, &reviewer, &first_township, &created)?;
         // Print one coordinator; the others follow the same pattern (coord01 … coord10).
         logins.truncate(4);
         Ok(logins)
     })
+}
+
+/// In each village of the reviewer's township, the three newest households have applied:
+/// two are accepted and waiting for the coordinator's visit, one waits at the window. The
+/// cases go through the same service as the API, as the demo reviewer.
+fn open_demo_cases(
+    conn: &mut DbConn,
+    reviewer_id: &str,
+    township: &str,
+    households: &[(String, String)],
+) -> ApiResult<()> {
+    let node = jurisdictions::store::find(conn, &Scope::everything(), township)?
+        .ok_or_else(|| crate::error::ApiError::internal("demo township missing"))?;
+    let reviewer = Caller {
+        user_id: reviewer_id.to_owned(),
+        username: "reviewer".into(),
+        role: Role::TownshipReviewer,
+        jurisdiction_code: node.code.clone(),
+        session_id: "demo".into(),
+        scope: Scope::of_path(&node.path),
+        request_id: None,
+    };
+    let calendar = Calendar::china_default();
+    let schemes = SchemeCache::default();
+    let villages: Vec<String> = jurisdictions::store::list(
+        conn,
+        &reviewer.scope,
+        &jurisdictions::store::Filter {
+            kind: Some(Kind::Village.as_str().into()),
+            ..Default::default()
+        },
+        None,
+        100,
+    )?
+    .into_iter()
+    .map(|v| v.code)
+    .collect();
+    for village in villages {
+        let newest = households
+            .iter()
+            .filter(|(v, _)| *v == village)
+            .rev()
+            .take(3);
+        for (i, (_, household)) in newest.enumerate() {
+            let case = cases::service::open(conn, &calendar, &reviewer, household, "application")?;
+            let steps: &[CaseAction] = if i < 2 {
+                &[CaseAction::Accept, CaseAction::Assign]
+            } else {
+                &[]
+            };
+            for action in steps {
+                let request = ActionRequest {
+                    action: *action,
+                    reason_code: None,
+                    reason: None,
+                    redo: None,
+                    assessment_id: None,
+                    acknowledged_flags: Vec::new(),
+                    coordinator_id: None,
+                };
+                cases::service::act(conn, &calendar, &schemes, &reviewer, &case.id, &request)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn insert_jurisdiction(
