@@ -317,6 +317,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(visits::api::get_visit)
         .service(visits::api::visit_photo)
         .service(visits::assignments::assignments)
+        .service(visits::api::get_thresholds)
+        .service(visits::api::set_thresholds)
         // `counts` before `{id}` so the literal path wins.
         .service(cases::api::case_counts)
         .service(cases::api::open_case)

@@ -62,6 +62,8 @@ use crate::error::ErrorBody;
         crate::visits::api::get_visit,
         crate::visits::api::visit_photo,
         crate::visits::assignments::assignments,
+        crate::visits::api::get_thresholds,
+        crate::visits::api::set_thresholds,
         crate::cases::api::open_case,
         crate::cases::api::list_cases,
         crate::cases::api::case_counts,

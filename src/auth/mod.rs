@@ -69,8 +69,8 @@ pub enum Action {
     ReadCases,
     /// Open a case: an application taken at the township window.
     OpenCases,
-    /// Let the county's townships confirm cases.
-    DelegateConfirmation,
+    /// Change a county's settings: confirmation delegation, evidence thresholds.
+    ConfigureCounty,
 }
 
 impl Role {
@@ -88,7 +88,7 @@ impl Role {
                     | VerifyAudit
                     | ReadSchemes
                     | PublishSchemes
-                    | DelegateConfirmation
+                    | ConfigureCounty
             ),
             Role::TownshipReviewer => matches!(
                 action,

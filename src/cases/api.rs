@@ -895,13 +895,6 @@ pub struct DelegationStatus {
     pub delegated_today: bool,
 }
 
-fn county_in_scope(conn: &mut DbConn, caller: &Caller, code: &str) -> ApiResult<()> {
-    jurisdictions::store::find(conn, &caller.scope, code)?
-        .filter(|j| j.kind == Kind::County.as_str())
-        .map(|_| ())
-        .ok_or_else(|| ApiError::not_found("County", "该区县"))
-}
-
 /// Whether the county's townships confirm cases today.
 #[utoipa::path(
     tag = "cases",
@@ -919,7 +912,7 @@ pub async fn get_delegation(
     let status = state
         .db
         .run(move |conn| {
-            county_in_scope(conn, &caller, &code)?;
+            jurisdictions::api::county_for(conn, &caller, &code, Action::ReadCases)?;
             Ok(DelegationStatus {
                 delegated_today: store::delegated(conn, &code, china_date(Utc::now()))?,
                 county_code: code.into_inner(),
@@ -948,11 +941,10 @@ pub async fn set_delegation(
     code: web::Path<String>,
     body: web::Json<Delegation>,
 ) -> ApiResult<HttpResponse> {
-    caller.authorize_role(Action::DelegateConfirmation)?;
     let status = state
         .db
         .write(move |conn| {
-            county_in_scope(conn, &caller, &code)?;
+            jurisdictions::api::county_for(conn, &caller, &code, Action::ConfigureCounty)?;
             let at = audit::store::now();
             store::set_delegation(conn, &code, body.effective_from, body.delegated, &caller.user_id, at)?;
             audit::store::append(

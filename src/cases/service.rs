@@ -129,16 +129,35 @@ pub fn apply(
     )? {
         return Err(moved_underneath());
     }
-    let action = transition.action.as_str();
+    record(
+        conn,
+        actor,
+        &next,
+        transition.action.as_str(),
+        Some(&row.state),
+        details,
+    )?;
+    Ok(next)
+}
+
+/// One entry in the case's history and the same in the audit log.
+fn record(
+    conn: &mut DbConn,
+    actor: &Actor,
+    row: &CaseRow,
+    action: &str,
+    from_state: Option<&str>,
+    details: Value,
+) -> ApiResult<()> {
     store::add_event(
         conn,
         &EventRow {
             id: uuid::Uuid::new_v4().to_string(),
             case_id: row.id.clone(),
-            at,
+            at: audit::store::now(),
             action: action.to_owned(),
-            from_state: Some(row.state.clone()),
-            to_state: next.state.clone(),
+            from_state: from_state.map(str::to_owned),
+            to_state: row.state.clone(),
             actor_id: actor.user_id.clone(),
             actor_name: actor.name.clone(),
             details: details.to_string(),
@@ -151,10 +170,9 @@ pub fn apply(
             action: &format!("case.{action}"),
             target_type: "case",
             target_id: &row.id,
-            summary: json!({ "from": row.state, "to": next.state, "details": details }),
+            summary: json!({ "from": from_state, "to": row.state, "details": details }),
         },
-    )?;
-    Ok(next)
+    )
 }
 
 fn deadline(calendar: &Calendar, now: DateTime<Utc>, state: State) -> Option<NaiveDateTime> {
@@ -243,32 +261,49 @@ pub fn open(
             e.into()
         }
     })?;
-    let actor = caller.actor();
-    store::add_event(
+    record(
         conn,
-        &EventRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            case_id: row.id.clone(),
-            at,
-            action: "apply".into(),
-            from_state: None,
-            to_state: row.state.clone(),
-            actor_id: actor.user_id.clone(),
-            actor_name: actor.name.clone(),
-            details: json!({ "kind": kind }).to_string(),
-        },
-    )?;
-    audit::store::append(
-        conn,
-        &actor,
-        Event {
-            action: "case.apply",
-            target_type: "case",
-            target_id: &row.id,
-            summary: json!({ "household_id": row.household_id, "kind": kind }),
-        },
+        &caller.actor(),
+        &row,
+        "apply",
+        None,
+        json!({ "household_id": row.household_id, "kind": kind }),
     )?;
     Ok(row)
+}
+
+/// A re-assessment (`rescore`) that replaces the assessment an open case is decided on moves
+/// the case onto it; a reviewer still holding the old one then gets `assessment_stale`.
+pub fn reassessed(
+    conn: &mut DbConn,
+    actor: &Actor,
+    household_id: &str,
+    replaced: &str,
+    by: &AssessmentRow,
+) -> ApiResult<()> {
+    let Some(row) = store::open_of_household(conn, household_id)? else {
+        return Ok(());
+    };
+    if row.assessment_id.as_deref() != Some(replaced) {
+        return Ok(());
+    }
+    let mut next = row.clone();
+    next.assessment_id = Some(by.id.clone());
+    next.band = Some(by.band.clone());
+    next.county_visit = by.county_visit;
+    next.queue_priority = store::queue_priority(next.max_severity, next.band.as_deref());
+    next.version += 1;
+    if !store::update(conn, &next, row.version, None)? {
+        return Err(moved_underneath());
+    }
+    record(
+        conn,
+        actor,
+        &next,
+        "reassess",
+        Some(&row.state),
+        json!({ "replaced": replaced, "assessment_id": by.id, "band": by.band }),
+    )
 }
 
 /// The household's open case, which must be waiting for a visit.

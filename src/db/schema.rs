@@ -317,6 +317,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    evidence_thresholds (county_code) {
+        county_code -> Text,
+        thresholds -> Text,
+        set_by -> Text,
+        set_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(cases -> households (household_id));
 diesel::joinable!(cases -> notices (notice_id));
 diesel::joinable!(case_events -> cases (case_id));
@@ -355,4 +364,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     objections,
     appraisals,
     confirmation_delegations,
+    evidence_thresholds,
 );

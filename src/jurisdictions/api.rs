@@ -379,3 +379,32 @@ pub async fn delete_jurisdiction(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+pub fn county_not_found() -> ApiError {
+    ApiError::not_found("County", "该区县")
+}
+
+/// A county the caller works in or above, for county settings and schemes. Reading them is
+/// also allowed from below (a village reads its county's scheme); changing them is not.
+pub fn county_for(
+    conn: &mut DbConn,
+    caller: &Caller,
+    code: &str,
+    action: Action,
+) -> ApiResult<Jurisdiction> {
+    let county = match store::find(conn, &caller.scope, code)? {
+        Some(node) => node,
+        None => store::county_of(conn, caller.scope.root_path())?
+            .filter(|c| c.code == code)
+            .ok_or_else(county_not_found)?,
+    };
+    if county.kind != Kind::County.as_str() {
+        return Err(county_not_found());
+    }
+    if matches!(action, Action::ReadSchemes | Action::ReadCases) {
+        caller.authorize_inherited(action, &county.path)?;
+    } else {
+        caller.authorize(action, &county.path)?;
+    }
+    Ok(county)
+}

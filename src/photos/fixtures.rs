@@ -953,6 +953,18 @@ impl BitWriter {
     }
 }
 
+/// Rewrites the frame header's size, leaving the small body behind it.
+pub fn with_frame_size(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
+    let mut bytes = jpeg.to_vec();
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("baseline frame header");
+    bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::fixtures::{
-    Edit, FixtureColor, FixtureGps, PhotoSpec, phone_jpeg, reencode, splice_exif,
+    Edit, FixtureColor, FixtureGps, PhotoSpec, phone_jpeg, reencode, splice_exif, with_frame_size,
 };
 use super::*;
 
@@ -101,18 +101,6 @@ fn a_heic_photo_is_refused_with_advice_to_set_the_camera_to_jpeg() {
     assert_eq!((e.code(), e.http_status()), ("photo_heic", 415));
     assert!(e.message_zh().contains("请将相机设置为 JPEG 格式"));
     assert!(e.message_en().contains("Set the camera to JPEG"));
-}
-
-/// Rewrites the frame header's size, leaving the small body behind it.
-fn with_frame_size(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
-    let mut bytes = jpeg.to_vec();
-    let sof = bytes
-        .windows(2)
-        .position(|w| w == [0xFF, 0xC0])
-        .expect("baseline frame header");
-    bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
-    bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
-    bytes
 }
 
 #[test]

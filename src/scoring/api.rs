@@ -11,7 +11,7 @@ use crate::auth::{Action, Caller};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::households;
-use crate::jurisdictions::{self, Kind, store::Jurisdiction};
+use crate::jurisdictions;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SchemeVersionView {
@@ -100,34 +100,6 @@ fn household_not_found() -> ApiError {
     ApiError::not_found("Household", "该家庭")
 }
 
-fn county_not_found() -> ApiError {
-    ApiError::not_found("County", "该区县")
-}
-
-/// A county the caller works in or above; schemes are read from below too.
-fn county_for(
-    conn: &mut DbConn,
-    caller: &Caller,
-    code: &str,
-    action: Action,
-) -> ApiResult<Jurisdiction> {
-    let county = match jurisdictions::store::find(conn, &caller.scope, code)? {
-        Some(node) => node,
-        None => jurisdictions::store::county_of(conn, caller.scope.root_path())?
-            .filter(|c| c.code == code)
-            .ok_or_else(county_not_found)?,
-    };
-    if county.kind != Kind::County.as_str() {
-        return Err(county_not_found());
-    }
-    if action == Action::ReadSchemes {
-        caller.authorize_inherited(action, &county.path)?;
-    } else {
-        caller.authorize(action, &county.path)?;
-    }
-    Ok(county)
-}
-
 /// The scheme versions of a county, newest first.
 #[utoipa::path(
     tag = "scoring",
@@ -149,7 +121,7 @@ pub async fn list_schemes(
     let rows = state
         .db
         .run(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::ReadSchemes)?;
+            let county = jurisdictions::api::county_for(conn, &caller, &code, Action::ReadSchemes)?;
             store::versions(conn, &county.code)
         })
         .await?;
@@ -178,7 +150,7 @@ pub async fn get_scheme(
     let detail = state
         .db
         .run(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::ReadSchemes)?;
+            let county = jurisdictions::api::county_for(conn, &caller, &code, Action::ReadSchemes)?;
             let (row, scheme) = service::scheme_for(conn, &state2.schemes, &county, Some(version))?;
             Ok(SchemeDetail {
                 version: SchemeVersionView::from(&row),
@@ -236,7 +208,8 @@ pub async fn publish_scheme(
     let (row, created) = state
         .db
         .write(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::PublishSchemes)?;
+            let county =
+                jurisdictions::api::county_for(conn, &caller, &code, Action::PublishSchemes)?;
             service::publish(conn, &caller.actor(), &county, &source, activate)
         })
         .await?;
@@ -286,7 +259,8 @@ pub async fn activate_scheme(
     let row = state
         .db
         .write(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::PublishSchemes)?;
+            let county =
+                jurisdictions::api::county_for(conn, &caller, &code, Action::PublishSchemes)?;
             let row = store::version(conn, &county.code, version)?
                 .ok_or_else(|| ApiError::not_found("Scheme version", "该方案版本"))?;
             store::activate(conn, &county.code, &row.id)?;
@@ -343,7 +317,8 @@ fn assess_household(
 ) -> ApiResult<Computed> {
     let (household, _, path) = households::store::find(conn, &caller.scope, household_id)?
         .ok_or_else(household_not_found)?;
-    let county = jurisdictions::store::county_of(conn, &path)?.ok_or_else(county_not_found)?;
+    let county = jurisdictions::store::county_of(conn, &path)?
+        .ok_or_else(jurisdictions::api::county_not_found)?;
     let (version, scheme) =
         service::scheme_for(conn, &state.schemes, &county, request.scheme_version)?;
     let members = households::store::active_members(conn, &household.id)?;

@@ -235,7 +235,8 @@ pub struct RescoreReport {
 }
 
 /// Re-assesses every household of a county whose latest assessment is not under `version`,
-/// one transaction per household, so an interrupted run resumes where it stopped.
+/// one transaction per household, so an interrupted run resumes where it stopped. An open
+/// case decided on the replaced assessment moves onto the new one.
 pub fn rescore(
     db: &crate::db::Db,
     cache: &SchemeCache,
@@ -282,6 +283,13 @@ pub fn rescore(
                             &facts,
                             &inputs["answers"],
                             &assessment,
+                        )?;
+                        crate::cases::service::reassessed(
+                            conn,
+                            actor,
+                            &household.id,
+                            &latest.id,
+                            &row,
                         )?;
                         report.rescored += 1;
                         report.outcome_changed += u64::from(row.outcome != latest.outcome);

@@ -1,18 +1,20 @@
 //! Visit submission from the phone (one JSON request after the photos are uploaded) and
 //! reading a visit with its flags and photos, scoped to the caller's jurisdiction.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, post, put, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::checks::Flag;
+use super::checks::{Flag, Thresholds};
 use super::{service, store};
 use crate::app::AppState;
+use crate::audit;
 use crate::auth::{Action, Caller};
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::jurisdictions::api::county_for;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -217,4 +219,85 @@ pub async fn visit_photo(
         .content_type("image/jpeg")
         .insert_header(("Cache-Control", "private, max-age=86400, immutable"))
         .body(bytes))
+}
+
+/// The evidence-check thresholds in force in a county (the DOMAIN.md defaults until the
+/// county sets its own).
+#[utoipa::path(
+    tag = "visits",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "County code")),
+    responses((status = 200, body = Thresholds), (status = 404, body = ErrorBody))
+)]
+#[get("/api/v1/jurisdictions/{code}/evidence-thresholds")]
+pub async fn get_thresholds(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let thresholds = state
+        .db
+        .run(move |conn| {
+            let county = county_for(conn, &caller, &code, Action::ReadSchemes)?;
+            store::thresholds(conn, &county.code)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(thresholds))
+}
+
+/// Sets a county's evidence-check thresholds; visits submitted from then on are checked
+/// against them.
+#[utoipa::path(
+    tag = "visits",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "County code")),
+    request_body = Thresholds,
+    responses(
+        (status = 200, body = Thresholds),
+        (status = 403, body = ErrorBody),
+        (status = 422, description = "A value out of range, named in details", body = ErrorBody),
+    )
+)]
+#[put("/api/v1/jurisdictions/{code}/evidence-thresholds")]
+pub async fn set_thresholds(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+    body: web::Json<Thresholds>,
+) -> ApiResult<HttpResponse> {
+    let thresholds = body.into_inner();
+    let problems = thresholds.problems();
+    if !problems.is_empty() {
+        return Err(ApiError::unprocessable(
+            "thresholds_invalid",
+            "Some thresholds are out of range",
+            "部分阈值超出允许范围",
+        )
+        .with_details(serde_json::json!({ "fields": problems })));
+    }
+    let stored = thresholds.clone();
+    state
+        .db
+        .write(move |conn| {
+            let county = county_for(conn, &caller, &code, Action::ConfigureCounty)?;
+            store::set_thresholds(
+                conn,
+                &county.code,
+                &stored,
+                &caller.user_id,
+                audit::store::now(),
+            )?;
+            audit::store::append(
+                conn,
+                &caller.actor(),
+                audit::Event {
+                    action: "county.evidence_thresholds",
+                    target_type: "jurisdiction",
+                    target_id: &county.code,
+                    summary: serde_json::to_value(&stored).map_err(ApiError::internal)?,
+                },
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(thresholds))
 }

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use crate::jurisdictions::boundary::Boundary;
 
 /// County-configurable thresholds (DOMAIN.md "Evidence checks" gives the defaults).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Thresholds {
     /// Photo farther than this from the registered location: `far_from_household`.
     pub far_from_household_m: f64,
@@ -24,6 +25,31 @@ pub struct Thresholds {
     pub max_photo_to_fix_m: f64,
     /// dHash Hamming distance up to which two photos count as look-alikes.
     pub similar_max_bits: u32,
+}
+
+impl Thresholds {
+    /// Every value out of its sensible range, by field name.
+    pub fn problems(&self) -> Vec<&'static str> {
+        let metres = |m: f64| m.is_finite() && m > 0.0 && m <= 100_000.0;
+        [
+            ("far_from_household_m", metres(self.far_from_household_m)),
+            (
+                "capture_window_minutes",
+                (0..=24 * 60).contains(&self.capture_window_minutes),
+            ),
+            (
+                "max_photo_age_hours",
+                (1..=24 * 90).contains(&self.max_photo_age_hours),
+            ),
+            ("max_fix_accuracy_m", metres(self.max_fix_accuracy_m)),
+            ("max_photo_to_fix_m", metres(self.max_photo_to_fix_m)),
+            ("similar_max_bits", self.similar_max_bits <= 20),
+        ]
+        .into_iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(field, _)| field)
+        .collect()
+    }
 }
 
 impl Default for Thresholds {

@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::api::{AssessmentSummary, StaffMember, SubmitVisit, VisitView};
-use super::checks::{self, Match, PhoneFix, PhotoFacts, Thresholds, VisitFacts};
+use super::checks::{self, Match, PhoneFix, PhotoFacts, VisitFacts};
 use super::store::{self, VisitRow};
 use crate::app::AppState;
 use crate::audit::{self, Event};
@@ -118,7 +118,7 @@ pub fn submit(
     }
 
     // Reuse of the same bytes, and look-alikes, among other households' visits.
-    let limits = Thresholds::default();
+    let limits = store::thresholds(conn, &county.code)?;
     let mut similar_seqs: Vec<(String, i64, u32)> = Vec::new();
     for photo in &evidence {
         let (r90, r180, r270) = photo.rotations;

@@ -889,3 +889,51 @@ async fn the_public_notice_shows_masked_names_and_no_ids_addresses_or_phones() {
         .await
         .expect_error(403, "forbidden");
 }
+
+#[tokio::test]
+async fn rescoring_moves_an_open_case_onto_the_new_assessment_and_stales_the_old_decision() {
+    let app = spawn_app().await;
+    let reviewer = app.token("reviewer").await;
+    let coord = app.token("coord01").await;
+    let homes = homes_of_coord01(&app, &coord).await;
+    let case_id = case_of(&app, &homes[0].id).await;
+    visit_with(&app, &homes[0], 9000, answers()).await;
+    let claimed = claim(&app, &reviewer, &case_id).await.expect(200).clone();
+
+    app.post_raw(
+        &format!("/api/v1/jurisdictions/{COUNTY}/schemes"),
+        &app.token("county").await,
+        Some("application/toml"),
+        crate::scoring::default_scheme_with_standard(80_000, 62_000),
+    )
+    .await
+    .expect(201);
+    let county = {
+        let mut conn = app.conn();
+        dibao::jurisdictions::store::find(&mut conn, &dibao::auth::Scope::everything(), COUNTY)
+            .unwrap()
+            .unwrap()
+    };
+    dibao::scoring::service::rescore(
+        &app.db,
+        &dibao::scoring::store::SchemeCache::default(),
+        &dibao::audit::Actor::system("rescore"),
+        &county,
+        2,
+        &|_| {},
+    )
+    .expect("rescore runs");
+
+    let moved = case(&app, &reviewer, &case_id).await;
+    assert_ne!(moved["assessment_id"], claimed["assessment_id"]);
+    assert_eq!(
+        moved["history"].as_array().unwrap().last().unwrap()["action"],
+        "reassess"
+    );
+    act(&app, &reviewer, &case_id, decision(&claimed, "recommend"))
+        .await
+        .expect_error(409, "assessment_stale");
+    act(&app, &reviewer, &case_id, decision(&moved, "recommend"))
+        .await
+        .expect(200);
+}

@@ -30,7 +30,7 @@ async fn household_of_coord01(app: &TestApp, token: &str) -> String {
         .to_owned()
 }
 
-fn default_scheme_with_standard(urban: i64, rural: i64) -> String {
+pub fn default_scheme_with_standard(urban: i64, rural: i64) -> String {
     dibao::scoring::DEFAULT_SCHEME.replace(
         "standard_fen = { urban = 75_000, rural = 58_000 }",
         &format!("standard_fen = {{ urban = {urban}, rural = {rural} }}"),

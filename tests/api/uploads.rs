@@ -2,7 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use dibao::photos::fixtures::{PhotoSpec, phone_jpeg};
+use dibao::photos::fixtures::{PhotoSpec, phone_jpeg, with_frame_size};
 use dibao::photos::sha256_hex;
 use reqwest::Method;
 use sha2::Digest;
@@ -225,6 +225,20 @@ async fn bad_photos_are_refused_with_a_clear_error_and_leave_nothing_behind() {
         ),
         ("png", png, 415, "photo_not_jpeg"),
         ("heic", heic, 415, "photo_heic"),
+        (
+            "a 64 MP header on a tiny body",
+            with_frame_size(
+                &phone_jpeg(&PhotoSpec {
+                    width: 64,
+                    height: 48,
+                    ..PhotoSpec::default()
+                }),
+                8000,
+                8000,
+            ),
+            413,
+            "photo_too_many_pixels",
+        ),
     ];
     for (name, bytes, status, code) in cases {
         let digest = sha256_hex(&bytes);

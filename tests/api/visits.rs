@@ -293,6 +293,71 @@ async fn a_photo_far_from_home_with_a_mock_fix_and_one_visitor_is_flagged() {
 }
 
 #[tokio::test]
+async fn a_photo_without_gps_an_old_photo_and_a_missing_kind_are_flagged() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let homes = homes_of_coord01(&app, &token).await;
+    let mut photos = clean_photos(&app, &token, &homes[0], 900).await;
+    let an_hour_ago = (Utc::now() + Duration::hours(8) - Duration::hours(1)).naive_utc();
+    let no_gps = phone_jpeg(&PhotoSpec {
+        scene: 990,
+        gps: None,
+        gps_time: None,
+        captured: Some(an_hour_ago),
+        ..PhotoSpec::default()
+    });
+    let five_days_ago = (Utc::now() + Duration::hours(8) - Duration::days(5)).naive_utc();
+    let old = phone_jpeg(&PhotoSpec {
+        scene: 991,
+        gps: Some(FixtureGps {
+            lat: homes[0].lat,
+            lon: homes[0].lon,
+            alt_m: 25.0,
+        }),
+        captured: Some(five_days_ago),
+        gps_time: None,
+        ..PhotoSpec::default()
+    });
+    photos[0].0 = upload(&app, &token, &no_gps).await;
+    photos[1].0 = upload(&app, &token, &old).await;
+    let dropped = photos.pop().unwrap();
+    let resp = app
+        .post_json("/api/v1/visits", &token, &visit(&homes[0], &photos))
+        .await;
+    let view = resp.expect(201);
+    let flags = view["flags"].as_array().unwrap();
+    let on = |kind: &str| -> Vec<&Value> { flags.iter().filter(|f| f["kind"] == kind).collect() };
+    assert_eq!(on("no_gps").len(), 1);
+    assert_eq!(on("no_gps")[0]["photo"], photos[0].0.as_str());
+    let late = on("capture_time_outside_visit");
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0]["photo"], photos[1].0.as_str());
+    assert_eq!(
+        on("missing_required_photo")[0]["measured"]["kinds"],
+        json!([dropped.1])
+    );
+    // The case waits in the township queue with the flags that need acknowledging.
+    let case = app
+        .get(
+            &format!("/api/v1/cases/{}", view["case_id"].as_str().unwrap()),
+            &app.token("reviewer").await,
+        )
+        .await;
+    let case = case.expect(200);
+    assert_eq!(case["state"], "visited");
+    for kind in [
+        "no_gps",
+        "capture_time_outside_visit",
+        "missing_required_photo",
+    ] {
+        assert!(
+            case["flags"].as_array().unwrap().contains(&json!(kind)),
+            "{case}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_coordinator_of_another_village_cannot_read_the_visit_or_its_photos() {
     let app = spawn_app().await;
     let token = app.token("coord01").await;
@@ -319,4 +384,58 @@ async fn a_coordinator_of_another_village_cannot_read_the_visit_or_its_photos() 
     app.post_json("/api/v1/visits", &other, &visit(&homes[0], &photos))
         .await
         .expect_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn a_county_sets_its_own_thresholds_and_visits_are_checked_against_them() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let county = app.token("county").await;
+    let path = format!(
+        "/api/v1/jurisdictions/{}/evidence-thresholds",
+        crate::helpers::COUNTY
+    );
+    let mut thresholds = app.get(&path, &token).await.expect(200).clone();
+    assert_eq!(thresholds["far_from_household_m"], 200.0);
+
+    thresholds["far_from_household_m"] = json!(5000.0);
+    let put = |token: String, body: Value| {
+        let app = &app;
+        let path = &path;
+        async move {
+            app.send(app.request(reqwest::Method::PUT, path, &token).json(&body))
+                .await
+        }
+    };
+    put(app.token("reviewer").await, thresholds.clone())
+        .await
+        .expect_error(403, "forbidden");
+    let mut bad = thresholds.clone();
+    bad["similar_max_bits"] = json!(64);
+    let details = put(county.clone(), bad)
+        .await
+        .expect_error(422, "thresholds_invalid")
+        .clone();
+    assert_eq!(details["fields"], json!(["similar_max_bits"]));
+    put(county.clone(), thresholds.clone()).await.expect(200);
+    assert_eq!(app.get(&path, &token).await.expect(200), &thresholds);
+
+    // ~2.2 km from home: outside the village, but no longer "far" for this county.
+    let homes = homes_of_coord01(&app, &token).await;
+    let mut photos = clean_photos(&app, &token, &homes[0], 950).await;
+    photos[0].0 = upload(
+        &app,
+        &token,
+        &photo_at(959, homes[0].lat + 0.02, homes[0].lon),
+    )
+    .await;
+    let resp = app
+        .post_json("/api/v1/visits", &token, &visit(&homes[0], &photos))
+        .await;
+    let kinds = flag_kinds(resp.expect(201));
+    assert!(kinds.contains(&"outside_village".to_owned()), "{kinds:?}");
+    assert!(
+        !kinds.contains(&"far_from_household".to_owned()),
+        "{kinds:?}"
+    );
 }
