@@ -316,6 +316,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(visits::api::submit_visit)
         .service(visits::api::get_visit)
         .service(visits::api::visit_photo)
+        .service(visits::api::visit_signature)
         .service(visits::assignments::assignments)
         .service(visits::api::get_thresholds)
         .service(visits::api::set_thresholds)

@@ -61,6 +61,7 @@ use crate::error::ErrorBody;
         crate::visits::api::submit_visit,
         crate::visits::api::get_visit,
         crate::visits::api::visit_photo,
+        crate::visits::api::visit_signature,
         crate::visits::assignments::assignments,
         crate::visits::api::get_thresholds,
         crate::visits::api::set_thresholds,

@@ -215,6 +215,27 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         completed_at -> Nullable<Timestamp>,
+        kind -> Text,
+    }
+}
+
+diesel::table! {
+    signatures (digest) {
+        digest -> Text,
+        size_bytes -> BigInt,
+        width -> Integer,
+        height -> Integer,
+        uploaded_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    visit_signatures (visit_id, digest) {
+        visit_id -> Text,
+        digest -> Text,
+        signer -> Text,
+        name -> Nullable<Text>,
     }
 }
 
@@ -334,6 +355,7 @@ diesel::joinable!(appraisals -> cases (case_id));
 diesel::joinable!(assessments -> households (household_id));
 diesel::joinable!(visits -> households (household_id));
 diesel::joinable!(visit_photos -> visits (visit_id));
+diesel::joinable!(visit_signatures -> visits (visit_id));
 diesel::joinable!(assessments -> scheme_versions (scheme_version_id));
 diesel::joinable!(scheme_versions -> jurisdictions (county_code));
 diesel::joinable!(households -> jurisdictions (village_code));
@@ -365,4 +387,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     appraisals,
     confirmation_delegations,
     evidence_thresholds,
+    signatures,
+    visit_signatures,
 );

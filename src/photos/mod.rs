@@ -16,6 +16,7 @@ mod ingest;
 pub mod lookalike;
 mod metadata;
 mod pixels;
+pub mod signature;
 pub mod storage;
 pub mod store;
 pub mod uploads;

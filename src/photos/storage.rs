@@ -36,10 +36,10 @@ impl Blobs {
 
     fn key(&self, kind: &str, digest: &str) -> Path {
         // Two levels of fan-out keep directories small on a local disk.
-        self.prefix
-            .child(kind)
-            .child(&digest[..2])
-            .child(format!("{digest}.jpg"))
+        self.prefix.child(kind).child(&digest[..2]).child(format!(
+            "{digest}.{}",
+            if kind == "signatures" { "png" } else { "jpg" }
+        ))
     }
 
     pub async fn put(&self, kind: &str, digest: &str, bytes: Vec<u8>) -> ApiResult<()> {

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConn;
-use crate::db::schema::{photos, uploads};
+use crate::db::schema::{photos, signatures, uploads};
 use crate::error::ApiResult;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -18,6 +18,8 @@ pub struct UploadRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub completed_at: Option<NaiveDateTime>,
+    /// `photo` or `signature` (see `uploads::PHOTO`, `uploads::SIGNATURE`).
+    pub kind: String,
 }
 
 /// A stored photo's metadata (the bytes are in object storage under its digest).
@@ -54,6 +56,42 @@ pub fn photo_exists(conn: &mut DbConn, digest: &str) -> ApiResult<bool> {
         > 0)
 }
 
+/// A drawn signature's metadata (the PNG is in object storage under its digest).
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = signatures)]
+pub struct NewSignature {
+    pub digest: String,
+    pub size_bytes: i64,
+    pub width: i32,
+    pub height: i32,
+    pub uploaded_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+/// Whether an upload of this kind (photo or signature) is already stored under the digest.
+pub fn stored(conn: &mut DbConn, kind: &str, digest: &str) -> ApiResult<bool> {
+    if kind == super::uploads::SIGNATURE {
+        Ok(signatures::table
+            .filter(signatures::digest.eq(digest))
+            .count()
+            .get_result::<i64>(conn)?
+            > 0)
+    } else {
+        photo_exists(conn, digest)
+    }
+}
+
+/// Like [`insert_photo`]: the first of two concurrent uploads of one signature wins.
+pub fn insert_signature(conn: &mut DbConn, row: &NewSignature) -> ApiResult<()> {
+    match diesel::insert_into(signatures::table)
+        .values(row)
+        .execute(conn)
+    {
+        Err(e) if crate::db::is_unique_violation(&e) => Ok(()),
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
 /// Inserts a photo unless the digest is already stored (two uploads of one photo may finish
 /// together): the unique digest decides, and either way the photo is there afterwards.
 pub fn insert_photo(conn: &mut DbConn, photo: &NewPhoto) -> ApiResult<()> {
@@ -81,10 +119,12 @@ pub fn find_upload(conn: &mut DbConn, id: &str, user_id: &str) -> ApiResult<Opti
 /// An unfinished upload of the same photo by the same user: a retried creation resumes it.
 pub fn open_upload_for(
     conn: &mut DbConn,
+    kind: &str,
     digest: &str,
     user_id: &str,
 ) -> ApiResult<Option<UploadRow>> {
     Ok(uploads::table
+        .filter(uploads::kind.eq(kind))
         .filter(uploads::digest.eq(digest))
         .filter(uploads::created_by.eq(user_id))
         .filter(uploads::completed_at.is_null())

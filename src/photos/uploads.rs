@@ -20,7 +20,7 @@ use sha2::Digest;
 use tokio::io::AsyncWriteExt;
 
 use super::storage::Blobs;
-use super::store::{self, NewPhoto, UploadRow};
+use super::store::{self, NewPhoto, NewSignature, UploadRow};
 use super::{Limits, PhotoError};
 use crate::app::AppState;
 use crate::audit::{self, Event};
@@ -128,20 +128,35 @@ fn bad_header(name: &str) -> ApiError {
     )
 }
 
-/// The declared SHA-256 from `Upload-Metadata` (tus: comma-separated `key base64(value)`).
-fn declared_digest(req: &HttpRequest) -> ApiResult<String> {
-    let metadata =
-        header_str(req, "Upload-Metadata").ok_or_else(|| bad_header("Upload-Metadata"))?;
-    metadata
+/// One value of `Upload-Metadata` (tus: comma-separated `key base64(value)`).
+fn metadata_value(req: &HttpRequest, wanted: &str) -> Option<String> {
+    header_str(req, "Upload-Metadata")?
         .split(',')
         .filter_map(|pair| pair.trim().split_once(' '))
-        .find(|(key, _)| *key == "sha256")
+        .find(|(key, _)| *key == wanted)
         .and_then(|(_, value)| STANDARD.decode(value.trim()).ok())
         .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// The declared SHA-256 (`sha256`), lower-case hex.
+fn declared_digest(req: &HttpRequest) -> ApiResult<String> {
+    metadata_value(req, "sha256")
         .map(|digest| digest.to_ascii_lowercase())
         .filter(|d| d.len() == 64 && d.bytes().all(|b| b.is_ascii_hexdigit()))
         .ok_or_else(|| bad_header("Upload-Metadata (sha256)"))
 }
+
+/// What is uploaded (`kind`): a `photo` (the default) or a drawn `signature`.
+fn declared_kind(req: &HttpRequest) -> ApiResult<&'static str> {
+    match metadata_value(req, "kind").as_deref() {
+        None | Some(PHOTO) => Ok(PHOTO),
+        Some(SIGNATURE) => Ok(SIGNATURE),
+        Some(_) => Err(bad_header("Upload-Metadata (kind: photo or signature)")),
+    }
+}
+
+pub const PHOTO: &str = "photo";
+pub const SIGNATURE: &str = "signature";
 
 fn tus_response(status: StatusCode) -> actix_web::HttpResponseBuilder {
     let mut response = HttpResponse::build(status);
@@ -204,10 +219,15 @@ pub async fn create_upload(
         .and_then(|v| v.parse().ok())
         .filter(|&n: &i64| n > 0)
         .ok_or_else(|| bad_header("Upload-Length"))?;
-    if length as u64 > state.photos.limits.max_bytes as u64 {
+    let kind = declared_kind(&req)?;
+    let max = match kind {
+        SIGNATURE => super::signature::MAX_BYTES,
+        _ => state.photos.limits.max_bytes,
+    };
+    if length as u64 > max as u64 {
         return Err(photo_error(PhotoError::TooLarge {
             len: length as usize,
-            max: state.photos.limits.max_bytes,
+            max,
         }));
     }
     let digest = declared_digest(&req)?;
@@ -215,8 +235,8 @@ pub async fn create_upload(
     let upload = state
         .db
         .write(move |conn| {
-            let stored = store::photo_exists(conn, &digest)?;
-            if !stored && let Some(open) = store::open_upload_for(conn, &digest, &user)? {
+            let stored = store::stored(conn, kind, &digest)?;
+            if !stored && let Some(open) = store::open_upload_for(conn, kind, &digest, &user)? {
                 if open.length == length {
                     return Ok(open);
                 }
@@ -232,6 +252,7 @@ pub async fn create_upload(
                 created_at: at,
                 updated_at: at,
                 completed_at: stored.then_some(at),
+                kind: kind.to_owned(),
             };
             store::insert_upload(conn, &row)?;
             Ok(row)
@@ -454,16 +475,15 @@ async fn ingest(
     upload: &UploadRow,
     path: &std::path::Path,
 ) -> ApiResult<()> {
-    let service = &state.photos;
-    let _permit = service
+    let _permit = state
+        .photos
         .ingest_permits
         .acquire()
         .await
         .map_err(ApiError::internal)?;
     let bytes = tokio::fs::read(path).await.map_err(ApiError::internal)?;
-    let limits = service.limits;
     let declared = upload.digest.clone();
-    let (bytes, inspected, analysis) = web::block(move || -> ApiResult<_> {
+    let bytes = web::block(move || -> ApiResult<_> {
         let actual = super::sha256_hex(&bytes);
         if actual != declared {
             return Err(ApiError::unprocessable(
@@ -473,6 +493,68 @@ async fn ingest(
             )
             .with_details(serde_json::json!({ "declared": declared, "received": actual })));
         }
+        Ok(bytes)
+    })
+    .await??;
+    match upload.kind.as_str() {
+        SIGNATURE => store_signature(state, caller, upload, bytes).await,
+        _ => store_photo(state, caller, upload, bytes).await,
+    }
+}
+
+async fn store_signature(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    upload: &UploadRow,
+    bytes: Vec<u8>,
+) -> ApiResult<()> {
+    let (bytes, (width, height)) = web::block(move || {
+        let size = super::signature::check(&bytes)?;
+        Ok::<_, ApiError>((bytes, size))
+    })
+    .await??;
+    let row = NewSignature {
+        digest: upload.digest.clone(),
+        size_bytes: bytes.len() as i64,
+        width: width as i32,
+        height: height as i32,
+        uploaded_by: caller.user_id.clone(),
+        created_at: audit::store::now(),
+    };
+    state
+        .photos
+        .blobs
+        .put("signatures", &row.digest, bytes)
+        .await?;
+    let (id, actor) = (upload.id.clone(), caller.actor());
+    state
+        .db
+        .write(move |conn| {
+            store::insert_signature(conn, &row)?;
+            store::complete_upload(conn, &id, row.created_at)?;
+            audit::store::append(
+                conn,
+                &actor,
+                Event {
+                    action: "signature.store",
+                    target_type: "signature",
+                    target_id: &row.digest,
+                    summary: serde_json::json!({ "size": row.size_bytes, "width": row.width, "height": row.height }),
+                },
+            )
+        })
+        .await
+}
+
+async fn store_photo(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    upload: &UploadRow,
+    bytes: Vec<u8>,
+) -> ApiResult<()> {
+    let service = &state.photos;
+    let limits = service.limits;
+    let (bytes, inspected, analysis) = web::block(move || -> ApiResult<_> {
         let inspected = super::inspect(&bytes, &limits).map_err(photo_error)?;
         let analysis = super::analyse(&bytes, &inspected).map_err(photo_error)?;
         Ok((bytes, inspected, analysis))

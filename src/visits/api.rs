@@ -35,6 +35,32 @@ pub struct VisitPhoto {
     pub kind: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Signer {
+    Applicant,
+    Staff,
+}
+
+impl Signer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signer::Applicant => "applicant",
+            Signer::Staff => "staff",
+        }
+    }
+}
+
+/// A signature drawn on the phone, uploaded like a photo (`kind signature`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitSignature {
+    /// Lower-case hex SHA-256 of the uploaded PNG.
+    pub digest: String,
+    pub signer: Signer,
+    pub name: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationFix {
@@ -62,6 +88,10 @@ pub struct SubmitVisit {
     #[schema(value_type = Object)]
     pub answers: Value,
     pub photos: Vec<VisitPhoto>,
+    /// The applicant's and the staff's signatures (may be empty for phones that do not
+    /// collect them yet).
+    #[serde(default)]
+    pub signatures: Vec<VisitSignature>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -85,6 +115,8 @@ pub struct VisitView {
     /// The earlier visit of this household that this one replaces (it stays readable).
     pub supersedes_id: Option<String>,
     pub photos: Vec<VisitPhoto>,
+    #[serde(default)]
+    pub signatures: Vec<VisitSignature>,
     /// Set when this visit gave the household its registered location.
     pub located_household: bool,
 }
@@ -194,29 +226,73 @@ pub async fn visit_photo(
     caller: Caller,
     path: web::Path<(String, String, String)>,
 ) -> ApiResult<HttpResponse> {
-    caller.authorize_role(Action::ReadHouseholds)?;
     let (id, digest, size) = path.into_inner();
     let kind = match size.as_str() {
         "original" => "photos",
         "thumbnail" => "thumbs",
         _ => return Err(ApiError::not_found("Photo size", "该照片规格")),
     };
+    evidence_blob(&state, caller, id, digest, kind).await
+}
+
+/// A signature of a visit (PNG), visible only through a visit the caller may see.
+#[utoipa::path(
+    tag = "visits",
+    security(("bearer" = [])),
+    params(("id" = String, Path), ("digest" = String, Path)),
+    responses(
+        (status = 200, description = "PNG", content_type = "image/png"),
+        (status = 404, description = "No such signature in a visit the caller may see", body = ErrorBody),
+    )
+)]
+#[get("/api/v1/visits/{id}/signatures/{digest}")]
+pub async fn visit_signature(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let (id, digest) = path.into_inner();
+    evidence_blob(&state, caller, id, digest, "signatures").await
+}
+
+/// A stored blob of a visit the caller may see (`photos`, `thumbs` or `signatures`).
+async fn evidence_blob(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    visit_id: String,
+    digest: String,
+    kind: &'static str,
+) -> ApiResult<HttpResponse> {
+    caller.authorize_role(Action::ReadHouseholds)?;
+    let wanted = digest.clone();
     let found = state
         .db
         .run(move |conn| {
-            let Some(visit) = store::find(conn, &caller.scope, &id)? else {
-                return Ok(None);
+            let Some(visit) = store::find(conn, &caller.scope, &visit_id)? else {
+                return Ok(false);
             };
-            Ok(store::photos_of(conn, &visit.id)?
-                .into_iter()
-                .find(|(d, _)| *d == digest)
-                .map(|(d, _)| d))
+            let digests = if kind == "signatures" {
+                store::signatures_of(conn, &visit.id)?
+            } else {
+                store::photos_of(conn, &visit.id)?
+                    .into_iter()
+                    .map(|(d, _)| d)
+                    .collect()
+            };
+            Ok(digests.contains(&wanted))
         })
-        .await?
-        .ok_or_else(|| ApiError::not_found("Photo", "该照片"))?;
-    let bytes = state.photos.blobs.get(kind, &found).await?;
+        .await?;
+    if !found {
+        return Err(ApiError::not_found("Photo", "该照片"));
+    }
+    let bytes = state.photos.blobs.get(kind, &digest).await?;
+    let content_type = if kind == "signatures" {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
     Ok(HttpResponse::Ok()
-        .content_type("image/jpeg")
+        .content_type(content_type)
         .insert_header(("Cache-Control", "private, max-age=86400, immutable"))
         .body(bytes))
 }

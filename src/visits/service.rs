@@ -105,16 +105,24 @@ pub fn submit(
         .iter()
         .filter(|d| !evidence.iter().any(|e| &e.digest == *d))
         .collect();
-    if !missing.is_empty() {
+    let signatures: Vec<String> = request
+        .signatures
+        .iter()
+        .map(|s| s.digest.to_ascii_lowercase())
+        .collect();
+    let stored_signatures = store::stored_signatures(conn, &signatures)?;
+    let missing_signatures: Vec<&String> = signatures
+        .iter()
+        .filter(|d| !stored_signatures.contains(d))
+        .collect();
+    if !missing.is_empty() || !missing_signatures.is_empty() {
+        let count = missing.len() + missing_signatures.len();
         return Err(ApiError::conflict(
             "photos_missing",
-            format!(
-                "{} photo(s) are not uploaded yet; upload them and submit again",
-                missing.len()
-            ),
-            format!("有 {} 张照片尚未上传，请上传后重新提交", missing.len()),
+            format!("{count} photo(s) or signature(s) are not uploaded yet; upload them and submit again"),
+            format!("有 {count} 张照片或签名尚未上传，请上传后重新提交"),
         )
-        .with_details(json!({ "missing": missing })));
+        .with_details(json!({ "missing": missing, "missing_signatures": missing_signatures })));
     }
 
     // Reuse of the same bytes, and look-alikes, among other households' visits.
@@ -245,6 +253,7 @@ pub fn submit(
         },
         supersedes_id: supersedes_id.clone(),
         photos: request.photos.clone(),
+        signatures: request.signatures.clone(),
         located_household: locate,
     };
     let row = VisitRow {
@@ -273,7 +282,7 @@ pub fn submit(
         .cloned()
         .zip(request.photos.iter().map(|p| p.kind.clone()))
         .collect();
-    store::insert(conn, &row, &kinds)?;
+    store::insert(conn, &row, &kinds, &request.signatures)?;
     cases::service::visit_submitted(
         conn,
         &state.calendar,

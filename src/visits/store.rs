@@ -3,11 +3,13 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::api::VisitSignature;
 use super::checks::Thresholds;
 use crate::auth::Scope;
 use crate::db::DbConn;
 use crate::db::schema::{
-    evidence_thresholds, households, jurisdictions, photos, visit_photos, visits,
+    evidence_thresholds, households, jurisdictions, photos, signatures, visit_photos,
+    visit_signatures, visits,
 };
 use crate::error::{ApiError, ApiResult};
 
@@ -61,10 +63,25 @@ pub fn latest_of(conn: &mut DbConn, household_id: &str) -> ApiResult<Option<Stri
         .optional()?)
 }
 
-pub fn insert(conn: &mut DbConn, row: &VisitRow, photos: &[(String, String)]) -> ApiResult<()> {
+pub fn insert(
+    conn: &mut DbConn,
+    row: &VisitRow,
+    photos: &[(String, String)],
+    signatures: &[VisitSignature],
+) -> ApiResult<()> {
     diesel::insert_into(visits::table)
         .values(row)
         .execute(conn)?;
+    for signature in signatures {
+        diesel::insert_into(visit_signatures::table)
+            .values((
+                visit_signatures::visit_id.eq(&row.id),
+                visit_signatures::digest.eq(signature.digest.to_ascii_lowercase()),
+                visit_signatures::signer.eq(signature.signer.as_str()),
+                visit_signatures::name.eq(&signature.name),
+            ))
+            .execute(conn)?;
+    }
     for (digest, kind) in photos {
         diesel::insert_into(visit_photos::table)
             .values((
@@ -146,6 +163,21 @@ pub fn photos_of(conn: &mut DbConn, visit_id: &str) -> ApiResult<Vec<(String, St
     Ok(visit_photos::table
         .filter(visit_photos::visit_id.eq(visit_id))
         .select((visit_photos::digest, visit_photos::kind))
+        .load(conn)?)
+}
+
+pub fn signatures_of(conn: &mut DbConn, visit_id: &str) -> ApiResult<Vec<String>> {
+    Ok(visit_signatures::table
+        .filter(visit_signatures::visit_id.eq(visit_id))
+        .select(visit_signatures::digest)
+        .load(conn)?)
+}
+
+/// Which of these signature digests are stored.
+pub fn stored_signatures(conn: &mut DbConn, digests: &[String]) -> ApiResult<Vec<String>> {
+    Ok(signatures::table
+        .filter(signatures::digest.eq_any(digests))
+        .select(signatures::digest)
         .load(conn)?)
 }
 

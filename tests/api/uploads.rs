@@ -17,13 +17,28 @@ fn jpeg(scene: u64) -> Vec<u8> {
 }
 
 pub async fn create(app: &TestApp, token: &str, digest: &str, length: usize) -> Resp {
+    create_as(app, token, digest, length, "photo").await
+}
+
+/// Creates an upload of a `photo` or a drawn `signature`.
+pub async fn create_as(
+    app: &TestApp,
+    token: &str,
+    digest: &str,
+    length: usize,
+    kind: &str,
+) -> Resp {
     let request = app
         .request(Method::POST, "/api/v1/uploads", token)
         .header("Tus-Resumable", "1.0.0")
         .header("Upload-Length", length.to_string())
         .header(
             "Upload-Metadata",
-            format!("sha256 {}", STANDARD.encode(digest)),
+            format!(
+                "sha256 {},kind {}",
+                STANDARD.encode(digest),
+                STANDARD.encode(kind)
+            ),
         );
     app.send(request).await
 }

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
-use crate::uploads::{create, patch};
+use crate::uploads::{create, create_as, patch};
 
 pub async fn upload(app: &TestApp, token: &str, bytes: &[u8]) -> String {
     let digest = sha256_hex(bytes);
@@ -438,4 +438,66 @@ async fn a_county_sets_its_own_thresholds_and_visits_are_checked_against_them() 
         !kinds.contains(&"far_from_household".to_owned()),
         "{kinds:?}"
     );
+}
+
+/// A signature as the phone draws it: a small grey PNG.
+fn signature_png(seed: u32) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::GrayImage::from_fn(240, 96, |x, y| {
+        image::Luma([if (x * 7 + y * 3 + seed) % 23 < 3 {
+            0
+        } else {
+            255
+        }])
+    })
+    .write_to(&mut out, image::ImageFormat::Png)
+    .unwrap();
+    out.into_inner()
+}
+
+#[tokio::test]
+async fn signatures_are_uploaded_as_pngs_kept_with_the_visit_and_read_through_it_only() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let homes = homes_of_coord01(&app, &token).await;
+    let png = signature_png(1);
+    let digest = sha256_hex(&png);
+    let location = create_as(&app, &token, &digest, png.len(), "signature").await;
+    let location = location.header("Location").unwrap().to_owned();
+    patch(&app, &token, &location, 0, &png, None)
+        .await
+        .expect(204);
+
+    // A camera JPEG is not a signature.
+    let jpeg = photo_at(970, homes[0].lat, homes[0].lon);
+    let jpeg_digest = sha256_hex(&jpeg);
+    let created = create_as(&app, &token, &jpeg_digest, jpeg.len(), "signature").await;
+    let location = created.header("Location").unwrap().to_owned();
+    patch(&app, &token, &location, 0, &jpeg, None)
+        .await
+        .expect_error(415, "signature_not_png");
+
+    let photos = clean_photos(&app, &token, &homes[0], 980).await;
+    let mut body = visit(&homes[0], &photos);
+    let never_uploaded = sha256_hex(&signature_png(2));
+    body["signatures"] = json!([
+        { "digest": digest, "signer": "applicant", "name": "户主" },
+        { "digest": never_uploaded, "signer": "staff" },
+    ]);
+    let refused = app.post_json("/api/v1/visits", &token, &body).await;
+    let details = refused.expect_error(409, "photos_missing");
+    assert_eq!(details["missing_signatures"], json!([never_uploaded]));
+    assert_eq!(details["missing"], json!([]));
+
+    body["signatures"] = json!([{ "digest": digest, "signer": "applicant", "name": "户主" }]);
+    let stored = app.post_json("/api/v1/visits", &token, &body).await;
+    let id = stored.expect(201)["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/visits/{id}/signatures/{digest}");
+    let read = app
+        .send(app.request(reqwest::Method::GET, &path, &token))
+        .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.header("content-type"), Some("image/png"));
+    let other = app.token("coord02").await;
+    app.get(&path, &other).await.expect_error(404, "not_found");
 }

@@ -1,0 +1,3 @@
+DROP TABLE visit_signatures;
+DROP TABLE signatures;
+ALTER TABLE uploads DROP COLUMN kind;
