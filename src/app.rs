@@ -337,5 +337,6 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(cases::api::publish_notice)
         .service(cases::api::get_notice)
         .service(cases::api::get_delegation)
-        .service(cases::api::set_delegation);
+        .service(cases::api::set_delegation)
+        .service(crate::oversight::api::preview_draw);
 }

@@ -14,6 +14,7 @@ pub mod households;
 pub mod jurisdictions;
 pub mod openapi;
 pub mod ops;
+pub mod oversight;
 pub mod pagination;
 pub mod photos;
 pub mod privacy;

@@ -82,6 +82,7 @@ use crate::error::ErrorBody;
         crate::cases::api::get_notice,
         crate::cases::api::get_delegation,
         crate::cases::api::set_delegation,
+        crate::oversight::api::preview_draw,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecurityAndErrors)

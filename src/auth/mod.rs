@@ -71,6 +71,8 @@ pub enum Action {
     OpenCases,
     /// Change a county's settings: confirmation delegation, evidence thresholds.
     ConfigureCounty,
+    /// Draw the county's spot checks.
+    DrawSpotChecks,
 }
 
 impl Role {
@@ -89,6 +91,7 @@ impl Role {
                     | ReadSchemes
                     | PublishSchemes
                     | ConfigureCounty
+                    | DrawSpotChecks
             ),
             Role::TownshipReviewer => matches!(
                 action,

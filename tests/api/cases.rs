@@ -33,7 +33,7 @@ pub async fn due_for_visit(app: &TestApp, household_id: &str) -> String {
     id
 }
 
-async fn case(app: &TestApp, token: &str, id: &str) -> Value {
+pub async fn case(app: &TestApp, token: &str, id: &str) -> Value {
     app.get(&format!("/api/v1/cases/{id}"), token)
         .await
         .expect(200)
@@ -41,7 +41,7 @@ async fn case(app: &TestApp, token: &str, id: &str) -> Value {
 }
 
 /// Submits a clean visit (photos at the home) with the given answers; returns the view.
-async fn visit_with(app: &TestApp, home: &Home, scene: u64, answers: Value) -> Value {
+pub async fn visit_with(app: &TestApp, home: &Home, scene: u64, answers: Value) -> Value {
     let coord = app.token("coord01").await;
     let photos = clean_photos(app, &coord, home, scene).await;
     let mut body = visit(home, &photos);
@@ -53,7 +53,7 @@ async fn visit_with(app: &TestApp, home: &Home, scene: u64, answers: Value) -> V
 }
 
 /// A decision with the assessment seen and every flag acknowledged.
-fn decision(case: &Value, action: &str) -> Value {
+pub fn decision(case: &Value, action: &str) -> Value {
     json!({
         "action": action,
         "assessment_id": case["assessment_id"],
@@ -61,12 +61,12 @@ fn decision(case: &Value, action: &str) -> Value {
     })
 }
 
-async fn claim(app: &TestApp, token: &str, id: &str) -> Resp {
+pub async fn claim(app: &TestApp, token: &str, id: &str) -> Resp {
     app.post_json(&format!("/api/v1/cases/{id}/claim"), token, &json!({}))
         .await
 }
 
-async fn publish(app: &TestApp, token: &str, days_ago: i64) -> Value {
+pub async fn publish(app: &TestApp, token: &str, days_ago: i64) -> Value {
     let starts_on = (Utc::now() + Duration::hours(8) - Duration::days(days_ago)).date_naive();
     app.post_json(
         &format!("/api/v1/jurisdictions/{FENGKOU}/notices"),
@@ -270,7 +270,7 @@ async fn a_case_goes_from_application_through_return_and_objection_to_approval()
 }
 
 /// The open case of a household, as the reviewer lists it.
-async fn case_of(app: &TestApp, household_id: &str) -> String {
+pub async fn case_of(app: &TestApp, household_id: &str) -> String {
     let reviewer = app.token("reviewer").await;
     app.list_all("/api/v1/cases", "", 200, &reviewer)
         .await
@@ -304,7 +304,7 @@ async fn new_home(app: &TestApp, name: &str) -> Home {
 }
 
 /// [`new_home`] with a visit due.
-async fn recommendable_home(app: &TestApp, name: &str) -> Home {
+pub async fn recommendable_home(app: &TestApp, name: &str) -> Home {
     let home = new_home(app, name).await;
     due_for_visit(app, &home.id).await;
     home

@@ -12,6 +12,7 @@ mod households;
 mod import;
 mod jurisdictions;
 mod ops;
+mod oversight;
 mod scoping;
 mod scoring;
 mod uploads;

@@ -1,0 +1,70 @@
+//! County oversight over HTTP: the spot-check draw.
+
+use chrono::{Duration, Utc};
+use serde_json::json;
+
+use crate::cases::{act, case_of, claim, decision, publish, recommendable_home, visit_with};
+use crate::helpers::{COUNTY, FENGKOU, spawn_app};
+use crate::visits::answers;
+
+#[tokio::test]
+async fn a_spot_check_preview_samples_recent_approvals_reproducibly_by_seed() {
+    let app = spawn_app().await;
+    let reviewer = app.token("reviewer").await;
+    let county = app.token("county").await;
+    let mut approved = Vec::new();
+    for (i, name) in ["郑一", "王二", "冯三"].into_iter().enumerate() {
+        let home = recommendable_home(&app, name).await;
+        let case_id = case_of(&app, &home.id).await;
+        visit_with(&app, &home, 9500 + 100 * i as u64, answers()).await;
+        let claimed = claim(&app, &reviewer, &case_id).await.expect(200).clone();
+        act(&app, &reviewer, &case_id, decision(&claimed, "recommend"))
+            .await
+            .expect(200);
+        approved.push(case_id);
+    }
+    publish(&app, &reviewer, 10).await;
+    for case_id in &approved {
+        act(&app, &county, case_id, json!({ "action": "confirm" }))
+            .await
+            .expect(200);
+    }
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let path = format!("/api/v1/jurisdictions/{COUNTY}/spot-checks/preview");
+    let body = json!({ "from": today - Duration::days(30), "to": today, "seed": 20261123 });
+    let first = app
+        .post_json(&path, &county, &body)
+        .await
+        .expect(200)
+        .clone();
+    assert_eq!(first["frame_size"], 3);
+    assert_eq!(first["strata"][0]["township"], FENGKOU);
+    // 30% of 3 rounds up to one case, drawn at random.
+    let selected = first["selected"].as_array().unwrap();
+    assert_eq!(selected.len(), 1);
+    assert_eq!(selected[0]["reason"], "random");
+    assert!(approved.contains(&selected[0]["case_id"].as_str().unwrap().to_owned()));
+    let again = app.post_json(&path, &county, &body).await;
+    assert_eq!(again.expect(200), &first);
+    // Every approval when the rate is 100%; none from a period without approvals.
+    let mut all = body.clone();
+    all["rate_percent"] = json!(100);
+    let all = app.post_json(&path, &county, &all).await;
+    assert_eq!(all.expect(200)["selected"].as_array().unwrap().len(), 3);
+    let mut before = body.clone();
+    before["from"] = json!(today - Duration::days(90));
+    before["to"] = json!(today - Duration::days(60));
+    assert_eq!(
+        app.post_json(&path, &county, &before).await.expect(200)["frame_size"],
+        0
+    );
+
+    app.post_json(&path, &reviewer, &body)
+        .await
+        .expect_error(403, "forbidden");
+    let mut backwards = body.clone();
+    backwards["to"] = json!(today - Duration::days(31));
+    app.post_json(&path, &county, &backwards)
+        .await
+        .expect_error(422, "draw_request_invalid");
+}
