@@ -86,12 +86,7 @@ fn views(
                 village_name: line.village_name.clone(),
                 flags: row.flags(),
                 overdue: !state.is_closed() && row.due_at.is_some_and(|due| due < now),
-                redo: row
-                    .redo
-                    .as_deref()
-                    .map(serde_json::from_str)
-                    .transpose()
-                    .map_err(ApiError::internal)?,
+                redo: row.redo_json()?,
                 id: row.id,
                 household_id: row.household_id,
                 village_code: row.village_code,

@@ -13,7 +13,7 @@ use crate::db::schema::{
     appraisals, case_events, cases, confirmation_delegations, households, jurisdictions, members,
     notices, objections,
 };
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = cases, treat_none_as_null = true)]
@@ -57,6 +57,15 @@ impl CaseRow {
             .filter(|k| !k.is_empty())
             .map(str::to_owned)
             .collect()
+    }
+
+    /// What a return or reinvestigation asked to redo, and why.
+    pub fn redo_json(&self) -> ApiResult<Option<serde_json::Value>> {
+        self.redo
+            .as_deref()
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(ApiError::internal)
     }
 
     pub fn is_borderline(&self) -> bool {

@@ -423,7 +423,7 @@ pub async fn update_household(
     responses(
         (status = 204, description = "Closed"),
         (status = 404, description = "No such household in the caller's subtree", body = ErrorBody),
-        (status = 409, description = "Already closed", body = ErrorBody),
+        (status = 409, description = "Already closed, or it has an open case", body = ErrorBody),
     )
 )]
 #[delete("/api/v1/households/{id}")]
@@ -438,6 +438,15 @@ pub async fn close_household(
         .db
         .write(move |conn| {
             let (before, _) = household_for_write(conn, &caller, &id)?;
+            // An open case must be decided (or rejected) first: it would be orphaned.
+            if let Some(case) = crate::cases::store::open_of_household(conn, &id)? {
+                return Err(ApiError::conflict(
+                    "case_open",
+                    "The household has an open case; decide or reject it before closing",
+                    "该家庭有未办结的案件，请先办结后再注销",
+                )
+                .with_details(serde_json::json!({ "case_id": case.id, "state": case.state })));
+            }
             let at = audit::store::now();
             store::update_household(
                 conn,

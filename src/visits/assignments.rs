@@ -147,12 +147,7 @@ fn build(conn: &mut DbConn, state: &AppState, caller: &Caller) -> ApiResult<Assi
             .collect();
         out.assignments.push(Assignment {
             state: cases_service::state_of(&row)?,
-            redo: row
-                .redo
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(ApiError::internal)?,
+            redo: row.redo_json()?,
             case_id: row.id,
             kind: row.kind,
             due_at: row.due_at,

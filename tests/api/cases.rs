@@ -371,7 +371,8 @@ async fn a_rejection_needs_a_reason_code_and_gives_the_applicant_a_letter() {
     assert!(letter.text.contains("不予批准"));
     assert!(letter.text.contains("家庭人均收入高于当地最低生活保障标准"));
     assert!(letter.text.contains("家庭人均月收入高于保障标准。"));
-    // A closed case frees the household for a new application.
+    // A closed case frees the household for a new application; while that one is open the
+    // household cannot be closed.
     app.post_json(
         "/api/v1/cases",
         &reviewer,
@@ -379,6 +380,9 @@ async fn a_rejection_needs_a_reason_code_and_gives_the_applicant_a_letter() {
     )
     .await
     .expect(201);
+    app.delete(&format!("/api/v1/households/{}", homes[0].id), &reviewer)
+        .await
+        .expect_error(409, "case_open");
 }
 
 #[tokio::test]
