@@ -73,14 +73,7 @@ impl Application {
                 n => n,
             },
         )?;
-        let calendar = match &settings.holiday_calendar {
-            None => Calendar::china_default(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                Calendar::parse(&text)?
-            }
-        };
+        let calendar = calendar(&settings)?;
         let state = web::Data::new(AppState {
             calendar,
             schemes: SchemeCache::default(),
@@ -100,7 +93,7 @@ impl Application {
             settings,
         });
         spawn_upload_sweeper(state.clone());
-        spawn_notice_ticker(state.clone());
+        spawn_case_ticker(state.clone());
         let server = serve(listener, state)?;
         Ok(Application {
             server,
@@ -134,22 +127,48 @@ fn spawn_upload_sweeper(state: web::Data<AppState>) {
     });
 }
 
-/// Every five minutes, move cases whose public notice is over into county review (a case is
-/// also moved when someone acts on it, so confirmation never waits for the tick).
-fn spawn_notice_ticker(state: web::Data<AppState>) {
+/// The working-day calendar: `DIBAO_HOLIDAY_CALENDAR` or the built-in one.
+pub fn calendar(settings: &Settings) -> anyhow::Result<Calendar> {
+    Ok(match &settings.holiday_calendar {
+        None => Calendar::china_default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Calendar::parse(&text)?
+        }
+    })
+}
+
+/// Every five minutes: move cases whose public notice is over into county review (a case is
+/// also moved when someone acts on it, so confirmation never waits for the tick), and open
+/// the re-checks that have come due (idempotent, so every node may run it).
+fn spawn_case_ticker(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(300));
         loop {
             every.tick().await;
             let app = state.clone();
-            match state
+            let ended = state
                 .db
                 .write(move |conn| crate::cases::service::end_notices(conn, &app.calendar))
-                .await
-            {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(moved = n, "notice periods ended"),
-                Err(err) => tracing::warn!(error = %err.message, "ending notices failed"),
+                .await;
+            let app = state.clone();
+            let today = crate::cases::workdays::china_date(chrono::Utc::now());
+            let scheduled = web::block(move || {
+                crate::cases::service::schedule_rechecks(&app.db, &app.calendar, today)
+            })
+            .await
+            .map_err(ApiError::from)
+            .and_then(|result| result);
+            for (what, outcome) in [
+                ("notice periods ended", ended),
+                ("re-checks opened", scheduled),
+            ] {
+                match outcome {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(count = n, "{what}"),
+                    Err(err) => tracing::warn!(error = %err.message, "{what}: failed"),
+                }
             }
         }
     });

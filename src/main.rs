@@ -48,6 +48,9 @@ enum Command {
         #[arg(long)]
         version: i32,
     },
+    /// Open the re-check cases that are due (approved households by class: A yearly, B
+    /// half-yearly, C quarterly). Safe to run repeatedly; the service also runs it itself.
+    Schedule,
     /// On a database without jurisdictions: create the top node and an admin bound to it.
     /// The password comes from DIBAO_ADMIN_PASSWORD (so it stays out of shell history).
     Bootstrap {
@@ -89,6 +92,15 @@ fn main() -> anyhow::Result<()> {
             password,
         } => bootstrap(&cli.settings, code, name, &kind, admin, password),
         Command::Rescore { county, version } => rescore(&cli.settings, &county, version),
+        Command::Schedule => {
+            let (db, _) = open_db(&cli.settings)?;
+            let calendar = dibao::app::calendar(&cli.settings)?;
+            let today = dibao::cases::workdays::china_date(chrono::Utc::now());
+            let opened = dibao::cases::service::schedule_rechecks(&db, &calendar, today)
+                .map_err(|e| anyhow::anyhow!("{} / {}", e.message, e.message_zh))?;
+            println!("Opened {opened} re-check case(s) due by {today}");
+            Ok(())
+        }
         Command::VerifyAudit => {
             let (db, _) = open_db(&cli.settings)?;
             let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -222,17 +222,56 @@ pub fn open(
         .ok_or_else(|| ApiError::internal("village without a township"))?;
     let county = jurisdictions::store::county_of(conn, &path)?
         .ok_or_else(|| ApiError::not_found("County", "该区县"))?;
+    create(
+        conn,
+        calendar,
+        &caller.actor(),
+        NewCase {
+            household_id: &household.id,
+            kind,
+            state: State::Applied,
+            county_code: county.code,
+            township_code: township,
+            village_code: household.village_code.clone(),
+            coordinator_id: household.responsible_worker_id.clone(),
+            opened_by: Some(caller.user_id.clone()),
+            event: "apply",
+        },
+    )
+}
+
+/// Where a new case starts and whose it is.
+pub struct NewCase<'a> {
+    pub household_id: &'a str,
+    pub kind: &'a str,
+    pub state: State,
+    pub county_code: String,
+    pub township_code: String,
+    pub village_code: String,
+    pub coordinator_id: Option<String>,
+    pub opened_by: Option<String>,
+    /// The first history entry's action: `apply`, `schedule_recheck`.
+    pub event: &'a str,
+}
+
+/// Inserts a case (the household's one open case) with its first history entry.
+fn create(
+    conn: &mut DbConn,
+    calendar: &Calendar,
+    actor: &Actor,
+    new: NewCase<'_>,
+) -> ApiResult<CaseRow> {
     let at = audit::store::now();
     let row = CaseRow {
         id: uuid::Uuid::new_v4().to_string(),
-        household_id: household.id.clone(),
-        kind: kind.to_owned(),
-        state: State::Applied.as_str().to_owned(),
-        queue: State::Applied.queue().map(str::to_owned),
-        county_code: county.code,
-        township_code: township,
-        village_code: household.village_code.clone(),
-        coordinator_id: household.responsible_worker_id.clone(),
+        household_id: new.household_id.to_owned(),
+        kind: new.kind.to_owned(),
+        state: new.state.as_str().to_owned(),
+        queue: new.state.queue().map(str::to_owned),
+        county_code: new.county_code,
+        township_code: new.township_code,
+        village_code: new.village_code,
+        coordinator_id: new.coordinator_id,
         visit_id: None,
         assessment_id: None,
         max_severity: 0,
@@ -241,7 +280,7 @@ pub fn open(
         queue_priority: 0,
         county_visit: false,
         entered_at: at,
-        due_at: deadline(calendar, Utc::now(), State::Applied),
+        due_at: deadline(calendar, Utc::now(), new.state),
         claimed_by: None,
         claim_expires_at: None,
         redo: None,
@@ -250,7 +289,7 @@ pub fn open(
         monthly_amount_fen: None,
         next_recheck_on: None,
         opened_at: at,
-        opened_by: caller.user_id.clone(),
+        opened_by: new.opened_by,
         closed_at: None,
         version: 1,
     };
@@ -263,13 +302,62 @@ pub fn open(
     })?;
     record(
         conn,
-        &caller.actor(),
+        actor,
         &row,
-        "apply",
+        new.event,
         None,
-        json!({ "household_id": row.household_id, "kind": kind }),
+        json!({ "household_id": row.household_id, "kind": row.kind }),
     )?;
     Ok(row)
+}
+
+/// Opens the re-check of an approved case whose date has come: a new cycle, straight to the
+/// coordinator's phone. Nothing happens when the approval is no longer the household's latest
+/// case (a re-check or new application came since), so running it again changes nothing.
+pub fn open_recheck(
+    conn: &mut DbConn,
+    calendar: &Calendar,
+    approved: &CaseRow,
+) -> ApiResult<Option<CaseRow>> {
+    let latest = store::latest_of_household(conn, &approved.household_id)?;
+    if latest.as_ref().map(|c| &c.id) != Some(&approved.id) {
+        return Ok(None);
+    }
+    create(
+        conn,
+        calendar,
+        &Actor::system("schedule"),
+        NewCase {
+            household_id: &approved.household_id,
+            kind: "recheck",
+            state: State::VisitAssigned,
+            county_code: approved.county_code.clone(),
+            township_code: approved.township_code.clone(),
+            village_code: approved.village_code.clone(),
+            coordinator_id: approved.coordinator_id.clone(),
+            opened_by: None,
+            event: "schedule_recheck",
+        },
+    )
+    .map(Some)
+}
+
+/// Opens every re-check due by `today`, one transaction each; idempotent (run by the
+/// `schedule` command and the service's periodic tick).
+pub fn schedule_rechecks(
+    db: &crate::db::Db,
+    calendar: &Calendar,
+    today: NaiveDate,
+) -> ApiResult<usize> {
+    let mut conn = db.get()?;
+    let mut opened = 0;
+    for approved in store::rechecks_due(&mut conn, today)? {
+        let created = crate::db::write_transaction(&mut conn, |conn| {
+            open_recheck(conn, calendar, &approved)
+        })?;
+        opened += usize::from(created.is_some());
+    }
+    Ok(opened)
 }
 
 /// A re-assessment (`rescore`) that replaces the assessment an open case is decided on moves

@@ -44,7 +44,7 @@ pub struct CaseRow {
     pub monthly_amount_fen: Option<i64>,
     pub next_recheck_on: Option<NaiveDate>,
     pub opened_at: NaiveDateTime,
-    pub opened_by: String,
+    pub opened_by: Option<String>,
     pub closed_at: Option<NaiveDateTime>,
     pub version: i32,
 }
@@ -85,6 +85,26 @@ pub fn flag_column(kinds: &[String]) -> String {
     } else {
         format!(",{},", kinds.join(","))
     }
+}
+
+/// The household's most recently opened case.
+pub fn latest_of_household(conn: &mut DbConn, household_id: &str) -> ApiResult<Option<CaseRow>> {
+    Ok(cases::table
+        .filter(cases::household_id.eq(household_id))
+        .order((cases::opened_at.desc(), cases::id.desc()))
+        .select(CaseRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Approved cases whose re-check date has come (the caller skips superseded ones).
+pub fn rechecks_due(conn: &mut DbConn, today: NaiveDate) -> ApiResult<Vec<CaseRow>> {
+    Ok(cases::table
+        .filter(cases::state.eq("approved"))
+        .filter(cases::next_recheck_on.le(today))
+        .order(cases::next_recheck_on.asc())
+        .select(CaseRow::as_select())
+        .load(conn)?)
 }
 
 /// Raw diesel result, so a second open case (the unique index) can be told apart.

@@ -278,7 +278,7 @@ diesel::table! {
         monthly_amount_fen -> Nullable<BigInt>,
         next_recheck_on -> Nullable<Date>,
         opened_at -> Timestamp,
-        opened_by -> Text,
+        opened_by -> Nullable<Text>,
         closed_at -> Nullable<Timestamp>,
         version -> Integer,
     }

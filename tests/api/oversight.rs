@@ -68,3 +68,67 @@ async fn a_spot_check_preview_samples_recent_approvals_reproducibly_by_seed() {
         .await
         .expect_error(422, "draw_request_invalid");
 }
+
+#[tokio::test]
+async fn a_due_re_check_is_opened_once_and_reaches_the_coordinators_phone() {
+    let app = spawn_app().await;
+    let reviewer = app.token("reviewer").await;
+    let county = app.token("county").await;
+    let coord = app.token("coord01").await;
+    let mut approved = Vec::new();
+    for (i, name) in ["褚一", "卫二"].into_iter().enumerate() {
+        let home = recommendable_home(&app, name).await;
+        let case_id = case_of(&app, &home.id).await;
+        visit_with(&app, &home, 9700 + 100 * i as u64, answers()).await;
+        let claimed = claim(&app, &reviewer, &case_id).await.expect(200).clone();
+        act(&app, &reviewer, &case_id, decision(&claimed, "recommend"))
+            .await
+            .expect(200);
+        approved.push((home.id, case_id));
+    }
+    publish(&app, &reviewer, 10).await;
+    for (_, case_id) in &approved {
+        let done = act(&app, &county, case_id, json!({ "action": "confirm" })).await;
+        // Class A (nobody able to work): re-checked in a year.
+        assert_eq!(done.expect(200)["review_class"], "A");
+    }
+    // The first household's re-check date has come; the second's has not.
+    let (due_home, due_case) = &approved[0];
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE cases SET next_recheck_on = '2026-01-05' WHERE id = '{due_case}'"
+        )),
+        &mut *app.conn(),
+    )
+    .unwrap();
+    let today = (Utc::now() + Duration::hours(8)).date_naive();
+    let calendar = dibao::cases::workdays::Calendar::china_default();
+    let run = || dibao::cases::service::schedule_rechecks(&app.db, &calendar, today).unwrap();
+    assert_eq!(run(), 1);
+    assert_eq!(run(), 0, "running it again opens nothing");
+
+    let assignments = app.get("/api/v1/assignments", &coord).await;
+    let recheck = assignments.expect(200)["assignments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["household"]["id"] == due_home.as_str())
+        .expect("the re-check on the phone")
+        .clone();
+    assert_eq!(recheck["kind"], "recheck");
+    assert_eq!(recheck["state"], "visit_assigned");
+    let case = app
+        .get(
+            &format!("/api/v1/cases/{}", recheck["case_id"].as_str().unwrap()),
+            &reviewer,
+        )
+        .await;
+    assert_eq!(case.expect(200)["history"][0]["action"], "schedule_recheck");
+    assert!(
+        !app.get("/api/v1/assignments", &coord).await.expect(200)["assignments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["household"]["id"] == approved[1].0.as_str())
+    );
+}

@@ -43,14 +43,15 @@ CREATE TABLE cases (
     monthly_amount_fen BIGINT,
     next_recheck_on    DATE,
     opened_at          TIMESTAMP NOT NULL,
-    opened_by          TEXT NOT NULL REFERENCES users (id),
+    -- Who took the application; NULL when the service opened the case (a scheduled re-check).
+    opened_by          TEXT REFERENCES users (id),
     closed_at          TIMESTAMP,
     version            INTEGER NOT NULL
 );
 -- One open case per household.
 CREATE UNIQUE INDEX cases_one_open ON cases (household_id) WHERE closed_at IS NULL;
 CREATE INDEX cases_queue ON cases (township_code, queue, queue_priority, entered_at, id);
-CREATE INDEX cases_state ON cases (state);
+CREATE INDEX cases_state_recheck ON cases (state, next_recheck_on);
 CREATE INDEX cases_village_state ON cases (village_code, state);
 CREATE INDEX cases_notice ON cases (notice_id);
 
