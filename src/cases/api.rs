@@ -183,6 +183,10 @@ pub async fn open_case(
 pub struct CaseListQuery {
     /// Only cases in this state.
     pub state: Option<State>,
+    /// Only this kind: application, recheck, spot_check.
+    pub kind: Option<String>,
+    /// Only open cases past their deadline (e.g. `kind=recheck&overdue=true`: overdue re-checks).
+    pub overdue: Option<bool>,
     pub cursor: Option<String>,
     pub limit: Option<i64>,
 }
@@ -223,11 +227,18 @@ pub async fn list_cases(
             Ok::<_, ApiError>((at, id.to_owned()))
         })
         .transpose()?;
-    let wanted = query.state.map(State::as_str);
+    let filter = store::ListFilter {
+        state: query.state.map(State::as_str),
+        kind: query.kind.clone(),
+        overdue_at: query
+            .overdue
+            .filter(|overdue| *overdue)
+            .map(|_| audit::store::now()),
+    };
     let page = state
         .db
         .run(move |conn| {
-            let rows = store::list(conn, &caller.scope, wanted, after, limit + 1)?;
+            let rows = store::list(conn, &caller.scope, &filter, after, limit + 1)?;
             let views = views(conn, plain_performer(&caller), rows)?;
             Ok(Page::from_rows(views, limit, |v| {
                 format!("{}|{}", v.opened_at.format("%Y-%m-%dT%H:%M:%S%.f"), v.id)

@@ -319,11 +319,21 @@ pub fn queue(
     Ok(rows)
 }
 
+/// What a case list is narrowed to.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub state: Option<&'static str>,
+    /// application, recheck or spot_check.
+    pub kind: Option<String>,
+    /// Open and past its deadline as of this instant.
+    pub overdue_at: Option<NaiveDateTime>,
+}
+
 /// Cases in the scope, newest first (keyset on opened_at, id).
 pub fn list(
     conn: &mut DbConn,
     scope: &Scope,
-    state: Option<&str>,
+    filter: &ListFilter,
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> ApiResult<Vec<CaseRow>> {
@@ -331,8 +341,16 @@ pub fn list(
         .inner_join(jurisdictions::table.on(jurisdictions::code.eq(cases::village_code)))
         .filter(jurisdictions::path.like(scope.like_pattern()))
         .into_boxed();
-    if let Some(state) = state {
-        query = query.filter(cases::state.eq(state.to_owned()));
+    if let Some(state) = filter.state {
+        query = query.filter(cases::state.eq(state));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(cases::kind.eq(kind.clone()));
+    }
+    if let Some(now) = filter.overdue_at {
+        query = query
+            .filter(cases::closed_at.is_null())
+            .filter(cases::due_at.lt(now));
     }
     if let Some((at, id)) = after {
         query = query.filter(

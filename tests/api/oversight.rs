@@ -124,6 +124,31 @@ async fn a_due_re_check_is_opened_once_and_reaches_the_coordinators_phone() {
         )
         .await;
     assert_eq!(case.expect(200)["history"][0]["action"], "schedule_recheck");
+    // Listed among the re-checks; overdue once its deadline has passed.
+    let rechecks = app
+        .list_all("/api/v1/cases", "kind=recheck", 50, &reviewer)
+        .await;
+    assert_eq!(rechecks.len(), 1);
+    let overdue = "kind=recheck&overdue=true";
+    assert!(
+        app.list_all("/api/v1/cases", overdue, 50, &reviewer)
+            .await
+            .is_empty()
+    );
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE cases SET due_at = '2026-01-20 00:00:00' WHERE id = '{}'",
+            recheck["case_id"].as_str().unwrap()
+        )),
+        &mut *app.conn(),
+    )
+    .unwrap();
+    assert_eq!(
+        app.list_all("/api/v1/cases", overdue, 50, &reviewer)
+            .await
+            .len(),
+        1
+    );
     assert!(
         !app.get("/api/v1/assignments", &coord).await.expect(200)["assignments"]
             .as_array()
