@@ -352,10 +352,14 @@ pub fn schedule_rechecks(
     let mut conn = db.get()?;
     let mut opened = 0;
     for approved in store::rechecks_due(&mut conn, today)? {
-        let created = crate::db::write_transaction(&mut conn, |conn| {
-            open_recheck(conn, calendar, &approved)
-        })?;
-        opened += usize::from(created.is_some());
+        let created =
+            crate::db::write_transaction(&mut conn, |conn| open_recheck(conn, calendar, &approved));
+        match created {
+            Ok(created) => opened += usize::from(created.is_some()),
+            // Another node opened it (or an application came) in the meantime.
+            Err(err) if err.code == "case_open" => {}
+            Err(err) => return Err(err),
+        }
     }
     Ok(opened)
 }

@@ -97,11 +97,18 @@ pub fn latest_of_household(conn: &mut DbConn, household_id: &str) -> ApiResult<O
         .optional()?)
 }
 
-/// Approved cases whose re-check date has come (the caller skips superseded ones).
+/// Approved cases whose re-check date has come and that are still their household's latest
+/// case: once the re-check is opened the approval drops out, so the set stays small however
+/// often the scheduler runs.
 pub fn rechecks_due(conn: &mut DbConn, today: NaiveDate) -> ApiResult<Vec<CaseRow>> {
+    let later = diesel::alias!(cases as later);
+    let superseded = later
+        .filter(later.field(cases::household_id).eq(cases::household_id))
+        .filter(later.field(cases::opened_at).gt(cases::opened_at));
     Ok(cases::table
         .filter(cases::state.eq("approved"))
         .filter(cases::next_recheck_on.le(today))
+        .filter(diesel::dsl::not(diesel::dsl::exists(superseded)))
         .order(cases::next_recheck_on.asc())
         .select(CaseRow::as_select())
         .load(conn)?)

@@ -50,6 +50,7 @@ CREATE TABLE cases (
 );
 -- One open case per household.
 CREATE UNIQUE INDEX cases_one_open ON cases (household_id) WHERE closed_at IS NULL;
+CREATE INDEX cases_household ON cases (household_id, opened_at);
 CREATE INDEX cases_queue ON cases (township_code, queue, queue_priority, entered_at, id);
 CREATE INDEX cases_state_recheck ON cases (state, next_recheck_on);
 CREATE INDEX cases_village_state ON cases (village_code, state);
