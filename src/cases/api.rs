@@ -7,14 +7,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::letter;
 use super::lifecycle::{self, Action as CaseAction, Performer, State};
 use super::notice::{
     self, FileObjection, NoticeView, PublishNotice, RecordAppraisal, ResolveObjection,
 };
-use super::service::{self, ActionRequest, RejectReason};
+use super::service::{self, ActionRequest};
 use super::store::{self, CaseRow, QueueFilter, QueueKey};
 use super::workdays::china_date;
-use super::{letter, workdays};
 use crate::app::AppState;
 use crate::audit;
 use crate::auth::{Action, Caller, Role};
@@ -416,7 +416,19 @@ fn detail(conn: &mut DbConn, caller: &Caller, row: CaseRow) -> ApiResult<CaseDet
     })
 }
 
+/// Ends a notice period that is over before the case is shown or acted on. Only a case on
+/// notice needs the write transaction; every other read stays a read.
 async fn settle(state: &web::Data<AppState>, caller: &Caller, id: &str) -> ApiResult<()> {
+    let (who, case) = (caller.clone(), id.to_owned());
+    let on_notice = state
+        .db
+        .run(
+            move |conn| Ok(service::find(conn, &who, &case)?.state == State::PublicNotice.as_str()),
+        )
+        .await?;
+    if !on_notice {
+        return Ok(());
+    }
     let (app, caller, id) = (state.clone(), caller.clone(), id.to_owned());
     state
         .db
@@ -991,51 +1003,7 @@ pub async fn decision_letter(
 ) -> ApiResult<HttpResponse> {
     let text = state
         .db
-        .run(move |conn| {
-            let row = service::find(conn, &caller, &id)?;
-            let closing = store::events(conn, &row.id)?
-                .into_iter()
-                .rev()
-                .find(|e| e.to_state == row.state)
-                .filter(|_| service::state_of(&row).is_ok_and(State::is_closed))
-                .ok_or_else(|| {
-                    ApiError::conflict(
-                        "no_decision",
-                        "The case has no decision yet",
-                        "该案件尚未作出决定",
-                    )
-                })?;
-            let details: Value =
-                serde_json::from_str(&closing.details).map_err(ApiError::internal)?;
-            let reason_code: Option<RejectReason> =
-                serde_json::from_value(details["reason_code"].clone()).ok();
-            let reason = details["reason"].as_str().unwrap_or_default().to_owned();
-            let line = store::household_lines(conn, std::slice::from_ref(&row.household_id))?
-                .pop()
-                .ok_or_else(|| ApiError::internal("case household missing"))?;
-            let authority = jurisdictions::store::name_of(conn, &row.county_code)?
-                .map(|county| format!("{county}民政局"))
-                .unwrap_or_default();
-            let decision = if row.state == State::Approved.as_str() {
-                letter::Decision::Approved {
-                    class: row.review_class.as_deref().unwrap_or("C"),
-                    monthly_amount_fen: row.monthly_amount_fen,
-                    next_recheck_on: row.next_recheck_on,
-                }
-            } else {
-                letter::Decision::Rejected {
-                    reason_code,
-                    reason: &reason,
-                }
-            };
-            Ok(letter::render(&letter::Letter {
-                head_name: &line.head_name,
-                village_name: &line.village_name,
-                authority: &authority,
-                decided_on: workdays::china_date(closing.at.and_utc()),
-                decision,
-            }))
-        })
+        .run(move |conn| letter::for_case(conn, &caller, &id))
         .await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")

@@ -1,8 +1,16 @@
 //! The decision letter to the applicant (决定通知书), in Chinese, for staff to print.
 
 use chrono::NaiveDate;
+use serde_json::Value;
 
-use super::service::RejectReason;
+use super::lifecycle::State;
+use super::service::{self, RejectReason};
+use super::store;
+use super::workdays::china_date;
+use crate::auth::Caller;
+use crate::db::DbConn;
+use crate::error::{ApiError, ApiResult};
+use crate::jurisdictions;
 
 pub enum Decision<'a> {
     Approved {
@@ -65,6 +73,53 @@ pub fn render(letter: &Letter<'_>) -> String {
         authority = letter.authority,
         date = date_zh(letter.decided_on),
     )
+}
+
+/// The letter of a decided case the caller may see, from the step that closed it; 409
+/// `no_decision` while the case is open.
+pub fn for_case(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<String> {
+    let row = service::find(conn, caller, id)?;
+    let closing = store::events(conn, &row.id)?
+        .into_iter()
+        .rev()
+        .find(|e| e.to_state == row.state)
+        .filter(|_| service::state_of(&row).is_ok_and(State::is_closed))
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "no_decision",
+                "The case has no decision yet",
+                "该案件尚未作出决定",
+            )
+        })?;
+    let details: Value = serde_json::from_str(&closing.details).map_err(ApiError::internal)?;
+    let reason_code: Option<RejectReason> =
+        serde_json::from_value(details["reason_code"].clone()).ok();
+    let reason = details["reason"].as_str().unwrap_or_default();
+    let line = store::household_lines(conn, std::slice::from_ref(&row.household_id))?
+        .pop()
+        .ok_or_else(|| ApiError::internal("case household missing"))?;
+    let authority = jurisdictions::store::name_of(conn, &row.county_code)?
+        .map(|county| format!("{county}民政局"))
+        .unwrap_or_default();
+    let decision = if row.state == State::Approved.as_str() {
+        Decision::Approved {
+            class: row.review_class.as_deref().unwrap_or("C"),
+            monthly_amount_fen: row.monthly_amount_fen,
+            next_recheck_on: row.next_recheck_on,
+        }
+    } else {
+        Decision::Rejected {
+            reason_code,
+            reason,
+        }
+    };
+    Ok(render(&Letter {
+        head_name: &line.head_name,
+        village_name: &line.village_name,
+        authority: &authority,
+        decided_on: china_date(closing.at.and_utc()),
+        decision,
+    }))
 }
 
 #[cfg(test)]

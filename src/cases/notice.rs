@@ -128,17 +128,22 @@ pub fn view(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<NoticeVie
     let cases = store::notice_cases(conn, &notice.id)?;
     let ids: Vec<String> = cases.iter().map(|c| c.household_id.clone()).collect();
     let lines = store::household_lines(conn, &ids)?;
+    let assessments: Vec<String> = cases
+        .iter()
+        .filter_map(|c| c.assessment_id.clone())
+        .collect();
+    let amounts = crate::scoring::store::payments(conn, &assessments)?;
     let mut entries = Vec::new();
     for case in &cases {
         let line = lines
             .iter()
             .find(|l| l.household_id == case.household_id)
             .ok_or_else(|| ApiError::internal("notice household missing"))?;
-        let amount = match &case.assessment_id {
-            Some(id) => crate::scoring::store::find_assessment(conn, &caller.scope, id)?
-                .and_then(|a| a.payment_fen),
-            None => None,
-        };
+        let amount = case
+            .assessment_id
+            .as_ref()
+            .and_then(|id| amounts.iter().find(|(a, _)| a == id))
+            .and_then(|(_, fen)| *fen);
         entries.push(NoticeEntry {
             name: mask_name(&line.head_name),
             village: line.village_name.clone(),

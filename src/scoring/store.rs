@@ -200,6 +200,14 @@ pub fn latest(conn: &mut DbConn, household_id: &str) -> ApiResult<Option<Assessm
         .optional()?)
 }
 
+/// The proposed monthly payment of each of these assessments (for notices).
+pub fn payments(conn: &mut DbConn, ids: &[String]) -> ApiResult<Vec<(String, Option<i64>)>> {
+    Ok(assessments::table
+        .filter(assessments::id.eq_any(ids))
+        .select((assessments::id, assessments::payment_fen))
+        .load(conn)?)
+}
+
 /// One assessment, if its household lies inside the scope.
 pub fn find_assessment(
     conn: &mut DbConn,
