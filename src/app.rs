@@ -357,5 +357,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(cases::api::get_notice)
         .service(cases::api::get_delegation)
         .service(cases::api::set_delegation)
-        .service(crate::oversight::api::preview_draw);
+        .service(crate::oversight::api::preview_draw)
+        .service(crate::oversight::api::create_draw)
+        .service(crate::oversight::api::list_draws)
+        .service(crate::oversight::api::get_draw)
+        .service(crate::oversight::api::get_report)
+        .service(crate::oversight::api::get_roll);
 }

@@ -83,6 +83,11 @@ use crate::error::ErrorBody;
         crate::cases::api::get_delegation,
         crate::cases::api::set_delegation,
         crate::oversight::api::preview_draw,
+        crate::oversight::api::create_draw,
+        crate::oversight::api::list_draws,
+        crate::oversight::api::get_draw,
+        crate::oversight::api::get_report,
+        crate::oversight::api::get_roll,
     ),
     components(schemas(ErrorBody)),
     modifiers(&SecurityAndErrors)

@@ -73,6 +73,10 @@ pub enum Action {
     ConfigureCounty,
     /// Draw the county's spot checks.
     DrawSpotChecks,
+    /// Read the county's accuracy and timeliness report.
+    ReadReports,
+    /// Export the approved roll (花名册); names and ID numbers are masked below the county.
+    ExportRoll,
 }
 
 impl Role {
@@ -92,6 +96,9 @@ impl Role {
                     | PublishSchemes
                     | ConfigureCounty
                     | DrawSpotChecks
+                    | SubmitVisits
+                    | ReadReports
+                    | ExportRoll
             ),
             Role::TownshipReviewer => matches!(
                 action,
@@ -102,6 +109,7 @@ impl Role {
                     | ReadSchemes
                     | RecordAssessments
                     | OpenCases
+                    | ExportRoll
             ),
             Role::Coordinator => matches!(
                 action,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use super::letter;
-use super::lifecycle::{self, Action as CaseAction, Performer, State};
+use super::lifecycle::{self, Action as CaseAction, Kind as CaseKind, Performer, State};
 use super::notice::{
     self, FileObjection, NoticeView, PublishNotice, RecordAppraisal, ResolveObjection,
 };
@@ -32,7 +32,7 @@ pub struct CaseView {
     pub village_name: String,
     pub township_code: String,
     /// application, recheck or spot_check.
-    pub kind: String,
+    pub kind: CaseKind,
     pub state: State,
     pub coordinator_id: Option<String>,
     /// The latest visit and its assessment.
@@ -80,7 +80,8 @@ fn views(
                 .find(|l| l.household_id == row.household_id)
                 .ok_or_else(|| ApiError::internal("case household missing"))?;
             let state = service::state_of(&row)?;
-            let allowed_actions = lifecycle::allowed(state, performer(conn, &row)?);
+            let kind = service::kind_of(&row)?;
+            let allowed_actions = lifecycle::allowed(kind, state, performer(conn, &row)?);
             Ok(CaseView {
                 head_name: line.head_name.clone(),
                 village_name: line.village_name.clone(),
@@ -91,7 +92,7 @@ fn views(
                 household_id: row.household_id,
                 village_code: row.village_code,
                 township_code: row.township_code,
-                kind: row.kind,
+                kind,
                 state,
                 coordinator_id: row.coordinator_id,
                 visit_id: row.visit_id,
@@ -164,13 +165,7 @@ pub async fn open_case(
     let view = state
         .db
         .write(move |conn| {
-            let row = service::open(
-                conn,
-                &app.calendar,
-                &caller,
-                &body.household_id,
-                "application",
-            )?;
+            let row = service::open(conn, &app.calendar, &caller, &body.household_id)?;
             view_for(conn, &caller, row)
         })
         .await?;
@@ -183,8 +178,8 @@ pub async fn open_case(
 pub struct CaseListQuery {
     /// Only cases in this state.
     pub state: Option<State>,
-    /// Only this kind: application, recheck, spot_check.
-    pub kind: Option<String>,
+    /// Only this kind (e.g. `recheck`).
+    pub kind: Option<CaseKind>,
     /// Only open cases past their deadline (e.g. `kind=recheck&overdue=true`: overdue re-checks).
     pub overdue: Option<bool>,
     pub cursor: Option<String>,
@@ -229,7 +224,7 @@ pub async fn list_cases(
         .transpose()?;
     let filter = store::ListFilter {
         state: query.state.map(State::as_str),
-        kind: query.kind.clone(),
+        kind: query.kind.map(CaseKind::as_str),
         overdue_at: query
             .overdue
             .filter(|overdue| *overdue)

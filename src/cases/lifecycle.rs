@@ -1,11 +1,65 @@
-//! The case lifecycle as one table: from which state an action leads where, who may take it
-//! and what the request must carry. Pure: the service adds jurisdiction, the claim and the
-//! guards that need stored facts (open objections, appraisals, notice dates).
+//! The case lifecycle as one table: for which kinds of case, from which state an action leads
+//! where, who may take it and what the request must carry. Pure: the service adds
+//! jurisdiction, the claim and the guards that need stored facts (open objections, appraisals,
+//! notice dates).
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Role;
+
+/// What a case is for. Applications, re-checks and corrections run one cycle to approval or
+/// rejection; a spot check is the county's own visit of an approved household and ends by
+/// upholding or overturning the approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = CaseKind)]
+pub enum Kind {
+    Application,
+    /// The scheduled re-check of an approved household.
+    Recheck,
+    /// A township's new decision after a spot check overturned its approval.
+    Correction,
+    SpotCheck,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [
+        Kind::Application,
+        Kind::Recheck,
+        Kind::Correction,
+        Kind::SpotCheck,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Application => "application",
+            Kind::Recheck => "recheck",
+            Kind::Correction => "correction",
+            Kind::SpotCheck => "spot_check",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|kind| kind.as_str() == s)
+    }
+}
+
+/// The queue of township reviewers and the county's own.
+pub const TOWNSHIP_QUEUE: &str = "township";
+pub const COUNTY_QUEUE: &str = "county";
+
+/// The review queue a case waits in (stored with the case for indexing): a visited spot check
+/// waits for the county, not the township whose decision it checks.
+pub fn queue(kind: Kind, state: State) -> Option<&'static str> {
+    match (kind, state) {
+        (Kind::SpotCheck, State::Visited) => Some(COUNTY_QUEUE),
+        (Kind::SpotCheck, _) => None,
+        (_, State::Visited | State::TownshipReview) => Some(TOWNSHIP_QUEUE),
+        (_, State::CountyReview) => Some(COUNTY_QUEUE),
+        _ => None,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -23,10 +77,14 @@ pub enum State {
     Reinvestigation,
     CountyReview,
     Approved,
+    /// A spot check found the approval right.
+    Upheld,
+    /// A spot check found the approval wrong; a correction case follows.
+    Overturned,
 }
 
 impl State {
-    pub const ALL: [State; 12] = [
+    pub const ALL: [State; 14] = [
         State::Applied,
         State::Accepted,
         State::VisitAssigned,
@@ -39,6 +97,8 @@ impl State {
         State::Reinvestigation,
         State::CountyReview,
         State::Approved,
+        State::Upheld,
+        State::Overturned,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +115,8 @@ impl State {
             State::Reinvestigation => "reinvestigation",
             State::CountyReview => "county_review",
             State::Approved => "approved",
+            State::Upheld => "upheld",
+            State::Overturned => "overturned",
         }
     }
 
@@ -76,12 +138,17 @@ impl State {
             State::Reinvestigation => "重新调查",
             State::CountyReview => "区县审批中",
             State::Approved => "已批准",
+            State::Upheld => "抽查维持",
+            State::Overturned => "抽查纠正",
         }
     }
 
     /// A closed case takes no more actions; the household may then open a new cycle.
     pub fn is_closed(self) -> bool {
-        matches!(self, State::Rejected | State::Approved)
+        matches!(
+            self,
+            State::Rejected | State::Approved | State::Upheld | State::Overturned
+        )
     }
 
     /// Waiting for a (new) home visit from the phone.
@@ -90,20 +157,6 @@ impl State {
             self,
             State::VisitAssigned | State::Returned | State::Reinvestigation
         )
-    }
-
-    /// In the township review queue.
-    pub fn in_township_queue(self) -> bool {
-        matches!(self, State::Visited | State::TownshipReview)
-    }
-
-    /// The review queue a case in this state waits in (stored with the case for indexing).
-    pub fn queue(self) -> Option<&'static str> {
-        match self {
-            State::Visited | State::TownshipReview => Some("township"),
-            State::CountyReview => Some("county"),
-            _ => None,
-        }
     }
 
     /// Working days the step that starts in this state may take (DOMAIN "Case lifecycle");
@@ -117,7 +170,11 @@ impl State {
             State::Visited | State::TownshipReview => Some(10),
             State::Recommended => Some(3),
             State::CountyReview => Some(10),
-            State::PublicNotice | State::Rejected | State::Approved => None,
+            State::PublicNotice
+            | State::Rejected
+            | State::Approved
+            | State::Upheld
+            | State::Overturned => None,
         }
     }
 }
@@ -146,6 +203,10 @@ pub enum Action {
     Reinvestigate,
     /// The county (or a township it delegated to) approves.
     Confirm,
+    /// The county's spot check finds the approval right.
+    Agree,
+    /// The county's spot check finds the approval wrong (with a reason).
+    Overturn,
 }
 
 impl Action {
@@ -162,6 +223,8 @@ impl Action {
             Action::EndNotice => "end_notice",
             Action::Reinvestigate => "reinvestigate",
             Action::Confirm => "confirm",
+            Action::Agree => "agree",
+            Action::Overturn => "overturn",
         }
     }
 
@@ -219,6 +282,7 @@ pub struct Needs {
 
 #[derive(Debug)]
 pub struct Transition {
+    pub kinds: &'static [Kind],
     pub from: &'static [State],
     pub action: Action,
     pub who: &'static [Who],
@@ -243,9 +307,14 @@ const DECISION: Needs = Needs {
 use State::*;
 use Who::*;
 
+/// The kinds that run the application cycle.
+const CYCLE: &[Kind] = &[Kind::Application, Kind::Recheck, Kind::Correction];
+const SPOT_CHECK: &[Kind] = &[Kind::SpotCheck];
+
 /// The whole lifecycle. Order matters only for reading.
 pub const TABLE: &[Transition] = &[
     Transition {
+        kinds: CYCLE,
         from: &[Applied],
         action: Action::Accept,
         who: &[Township],
@@ -253,6 +322,7 @@ pub const TABLE: &[Transition] = &[
         needs: NOTHING,
     },
     Transition {
+        kinds: CYCLE,
         from: &[Applied],
         action: Action::Reject,
         who: &[Township],
@@ -260,6 +330,7 @@ pub const TABLE: &[Transition] = &[
         needs: REASON,
     },
     Transition {
+        kinds: CYCLE,
         from: &[Accepted],
         action: Action::Assign,
         who: &[Township],
@@ -267,6 +338,7 @@ pub const TABLE: &[Transition] = &[
         needs: NOTHING,
     },
     Transition {
+        kinds: CYCLE,
         from: &[VisitAssigned, Returned, Reinvestigation],
         action: Action::SubmitVisit,
         who: &[Coordinator],
@@ -274,6 +346,7 @@ pub const TABLE: &[Transition] = &[
         needs: NOTHING,
     },
     Transition {
+        kinds: CYCLE,
         from: &[Visited],
         action: Action::StartReview,
         who: &[Township],
@@ -281,6 +354,7 @@ pub const TABLE: &[Transition] = &[
         needs: NOTHING,
     },
     Transition {
+        kinds: CYCLE,
         from: &[Visited, TownshipReview],
         action: Action::Recommend,
         who: &[Township],
@@ -288,6 +362,7 @@ pub const TABLE: &[Transition] = &[
         needs: DECISION,
     },
     Transition {
+        kinds: CYCLE,
         from: &[Visited, TownshipReview],
         action: Action::Reject,
         who: &[Township],
@@ -298,6 +373,7 @@ pub const TABLE: &[Transition] = &[
         },
     },
     Transition {
+        kinds: CYCLE,
         from: &[Visited, TownshipReview],
         action: Action::Return,
         who: &[Township],
@@ -309,6 +385,7 @@ pub const TABLE: &[Transition] = &[
         },
     },
     Transition {
+        kinds: CYCLE,
         from: &[Recommended],
         action: Action::PublishNotice,
         who: &[Township],
@@ -316,6 +393,7 @@ pub const TABLE: &[Transition] = &[
         needs: NOTHING,
     },
     Transition {
+        kinds: CYCLE,
         from: &[PublicNotice],
         action: Action::EndNotice,
         who: &[System],
@@ -323,6 +401,7 @@ pub const TABLE: &[Transition] = &[
         needs: NOTHING,
     },
     Transition {
+        kinds: CYCLE,
         from: &[PublicNotice, CountyReview],
         action: Action::Reinvestigate,
         who: &[Township, County],
@@ -330,6 +409,7 @@ pub const TABLE: &[Transition] = &[
         needs: REASON,
     },
     Transition {
+        kinds: CYCLE,
         from: &[CountyReview],
         action: Action::Confirm,
         who: &[County, DelegatedTownship],
@@ -337,10 +417,35 @@ pub const TABLE: &[Transition] = &[
         needs: NOTHING,
     },
     Transition {
+        kinds: CYCLE,
         from: &[CountyReview],
         action: Action::Reject,
         who: &[County, DelegatedTownship],
         to: Rejected,
+        needs: REASON,
+    },
+    Transition {
+        kinds: SPOT_CHECK,
+        from: &[VisitAssigned],
+        action: Action::SubmitVisit,
+        who: &[County],
+        to: Visited,
+        needs: NOTHING,
+    },
+    Transition {
+        kinds: SPOT_CHECK,
+        from: &[Visited],
+        action: Action::Agree,
+        who: &[County],
+        to: Upheld,
+        needs: NOTHING,
+    },
+    Transition {
+        kinds: SPOT_CHECK,
+        from: &[Visited],
+        action: Action::Overturn,
+        who: &[County],
+        to: Overturned,
         needs: REASON,
     },
 ];
@@ -354,19 +459,26 @@ pub enum Refusal {
     WrongRole,
 }
 
+/// The rows that apply to a case of this kind in this state.
+fn rows_from(kind: Kind, state: State) -> impl Iterator<Item = &'static Transition> {
+    TABLE
+        .iter()
+        .filter(move |t| t.kinds.contains(&kind) && t.from.contains(&state))
+}
+
 /// The transition an action takes from a state, if this performer may take it.
 pub fn step(
+    kind: Kind,
     state: State,
     action: Action,
     performer: Performer,
 ) -> Result<&'static Transition, Refusal> {
-    let mut applies = TABLE
-        .iter()
-        .filter(|t| t.action == action && t.from.contains(&state))
+    let mut applies = rows_from(kind, state)
+        .filter(|t| t.action == action)
         .peekable();
     if applies.peek().is_none() {
         return Err(Refusal::WrongState {
-            allowed: allowed(state, performer),
+            allowed: allowed(kind, state, performer),
         });
     }
     applies
@@ -375,10 +487,9 @@ pub fn step(
 }
 
 /// Every action this performer may take from the state.
-pub fn allowed(state: State, performer: Performer) -> Vec<Action> {
-    let mut actions: Vec<Action> = TABLE
-        .iter()
-        .filter(|t| t.from.contains(&state) && t.who.iter().any(|w| w.admits(performer)))
+pub fn allowed(kind: Kind, state: State, performer: Performer) -> Vec<Action> {
+    let mut actions: Vec<Action> = rows_from(kind, state)
+        .filter(|t| t.who.iter().any(|w| w.admits(performer)))
         .map(|t| t.action)
         .collect();
     actions.dedup();
@@ -425,7 +536,7 @@ mod tests {
         ];
         let mut state = Applied;
         for (action, performer, expected) in path {
-            let t = step(state, action, performer)
+            let t = step(Kind::Application, state, action, performer)
                 .unwrap_or_else(|refusal| panic!("{action:?} from {state:?} refused: {refusal:?}"));
             assert_eq!(t.to, expected);
             state = t.to;
@@ -444,7 +555,7 @@ mod tests {
                 staff(Role::Admin),
                 Performer::System,
             ] {
-                assert!(allowed(state, performer).is_empty());
+                assert!(allowed(Kind::Application, state, performer).is_empty());
             }
         }
     }
@@ -452,7 +563,7 @@ mod tests {
     #[test]
     fn a_wrong_state_names_what_the_performer_could_do_instead() {
         assert_eq!(
-            step(Applied, Action::Confirm, REVIEWER).unwrap_err(),
+            step(Kind::Application, Applied, Action::Confirm, REVIEWER).unwrap_err(),
             Refusal::WrongState {
                 allowed: vec![Action::Accept, Action::Reject]
             }
@@ -462,20 +573,42 @@ mod tests {
     #[test]
     fn confirmation_needs_the_county_or_a_delegated_township() {
         assert_eq!(
-            step(CountyReview, Action::Confirm, REVIEWER).unwrap_err(),
+            step(Kind::Application, CountyReview, Action::Confirm, REVIEWER).unwrap_err(),
             Refusal::WrongRole
         );
-        assert!(step(CountyReview, Action::Confirm, DELEGATED).is_ok());
-        assert!(step(CountyReview, Action::Confirm, staff(Role::CountyOfficer)).is_ok());
+        assert!(step(Kind::Application, CountyReview, Action::Confirm, DELEGATED).is_ok());
+        assert!(
+            step(
+                Kind::Application,
+                CountyReview,
+                Action::Confirm,
+                staff(Role::CountyOfficer)
+            )
+            .is_ok()
+        );
         assert_eq!(
-            step(CountyReview, Action::Confirm, staff(Role::Admin)).unwrap_err(),
+            step(
+                Kind::Application,
+                CountyReview,
+                Action::Confirm,
+                staff(Role::Admin)
+            )
+            .unwrap_err(),
             Refusal::WrongRole
         );
     }
 
     #[test]
     fn only_the_service_ends_a_notice_and_nobody_impersonates_it() {
-        assert!(step(PublicNotice, Action::EndNotice, Performer::System).is_ok());
+        assert!(
+            step(
+                Kind::Application,
+                PublicNotice,
+                Action::EndNotice,
+                Performer::System
+            )
+            .is_ok()
+        );
         for role in [
             Role::Admin,
             Role::CountyOfficer,
@@ -483,7 +616,13 @@ mod tests {
             Role::Coordinator,
         ] {
             assert_eq!(
-                step(PublicNotice, Action::EndNotice, staff(role)).unwrap_err(),
+                step(
+                    Kind::Application,
+                    PublicNotice,
+                    Action::EndNotice,
+                    staff(role)
+                )
+                .unwrap_err(),
                 Refusal::WrongRole
             );
         }
@@ -491,9 +630,9 @@ mod tests {
 
     #[test]
     fn review_decisions_need_a_claim_and_returns_need_what_to_redo() {
-        let ret = step(TownshipReview, Action::Return, REVIEWER).unwrap();
+        let ret = step(Kind::Application, TownshipReview, Action::Return, REVIEWER).unwrap();
         assert!(ret.needs.decision && ret.needs.redo && ret.needs.reason);
-        let reject_at_window = step(Applied, Action::Reject, REVIEWER).unwrap();
+        let reject_at_window = step(Kind::Application, Applied, Action::Reject, REVIEWER).unwrap();
         assert!(reject_at_window.needs.reason && !reject_at_window.needs.decision);
     }
 
@@ -506,19 +645,90 @@ mod tests {
             let leaves = TABLE.iter().any(|t| t.from.contains(&state));
             assert_eq!(leaves, !state.is_closed(), "{state:?}");
         }
+        for kind in Kind::ALL {
+            assert_eq!(Kind::parse(kind.as_str()), Some(kind));
+        }
     }
 
     #[test]
     fn no_two_rows_give_one_performer_two_outcomes() {
-        for state in State::ALL {
-            for (i, a) in TABLE.iter().enumerate() {
-                for b in &TABLE[i + 1..] {
-                    if a.action == b.action && a.from.contains(&state) && b.from.contains(&state) {
-                        let overlap = a.who.iter().any(|w| b.who.contains(w));
-                        assert!(!overlap, "{state:?} {:?}", a.action);
+        for kind in Kind::ALL {
+            for state in State::ALL {
+                let rows: Vec<&Transition> = rows_from(kind, state).collect();
+                for (i, a) in rows.iter().enumerate() {
+                    for b in &rows[i + 1..] {
+                        let overlap =
+                            a.action == b.action && a.who.iter().any(|w| b.who.contains(w));
+                        assert!(!overlap, "{kind:?} {state:?} {:?}", a.action);
                     }
                 }
             }
         }
+    }
+
+    const COUNTY: Performer = Performer::Staff {
+        role: Role::CountyOfficer,
+        delegated: false,
+    };
+
+    #[test]
+    fn a_spot_check_is_the_countys_visit_and_ends_upheld_or_overturned() {
+        let spot = Kind::SpotCheck;
+        assert_eq!(
+            step(
+                spot,
+                VisitAssigned,
+                Action::SubmitVisit,
+                staff(Role::Coordinator)
+            )
+            .unwrap_err(),
+            Refusal::WrongRole,
+            "the village's own coordinator does not check the village"
+        );
+        let visited = step(spot, VisitAssigned, Action::SubmitVisit, COUNTY).unwrap();
+        assert_eq!(visited.to, Visited);
+        assert_eq!(queue(spot, Visited), Some(COUNTY_QUEUE));
+        assert_eq!(
+            allowed(spot, Visited, COUNTY),
+            vec![Action::Agree, Action::Overturn]
+        );
+        assert!(allowed(spot, Visited, REVIEWER).is_empty());
+        assert!(
+            step(spot, Visited, Action::Overturn, COUNTY)
+                .unwrap()
+                .needs
+                .reason
+        );
+        assert_eq!(
+            step(spot, Visited, Action::Agree, COUNTY).unwrap().to,
+            Upheld
+        );
+        assert!(Upheld.is_closed() && Overturned.is_closed());
+    }
+
+    #[test]
+    fn spot_check_actions_do_not_apply_to_the_cycle_and_back() {
+        for kind in [Kind::Application, Kind::Recheck, Kind::Correction] {
+            assert!(matches!(
+                step(kind, Visited, Action::Agree, COUNTY),
+                Err(Refusal::WrongState { .. })
+            ));
+            assert_eq!(queue(kind, Visited), Some(TOWNSHIP_QUEUE));
+            assert_eq!(queue(kind, CountyReview), Some(COUNTY_QUEUE));
+        }
+        assert!(matches!(
+            step(Kind::SpotCheck, Visited, Action::StartReview, REVIEWER),
+            Err(Refusal::WrongState { .. })
+        ));
+        assert_eq!(
+            step(
+                Kind::Application,
+                VisitAssigned,
+                Action::SubmitVisit,
+                COUNTY
+            )
+            .unwrap_err(),
+            Refusal::WrongRole
+        );
     }
 }

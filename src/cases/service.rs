@@ -7,14 +7,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::lifecycle::{self, Action, Performer, Refusal, State, Transition};
+use super::lifecycle::{self, Action, Kind, Performer, Refusal, State, TOWNSHIP_QUEUE, Transition};
 use super::store::{self, CaseRow, EventRow};
 use super::workdays::{Calendar, china_date};
 use crate::audit::{self, Actor, Event};
-use crate::auth::{Caller, Role};
+use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 use crate::jurisdictions;
+use crate::oversight::spot_checks::OverturnReason;
 use crate::scoring::{self, PhotoKind, store::AssessmentRow, store::SchemeCache};
 
 pub fn not_found() -> ApiError {
@@ -30,6 +31,15 @@ pub fn find(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<CaseRow> 
 
 pub fn state_of(row: &CaseRow) -> ApiResult<State> {
     State::parse(&row.state).ok_or_else(|| ApiError::internal(format!("state {}", row.state)))
+}
+
+pub fn kind_of(row: &CaseRow) -> ApiResult<Kind> {
+    Kind::parse(&row.kind).ok_or_else(|| ApiError::internal(format!("kind {}", row.kind)))
+}
+
+/// Waiting in the township reviewers' queue.
+fn in_township_queue(row: &CaseRow) -> ApiResult<bool> {
+    Ok(lifecycle::queue(kind_of(row)?, state_of(row)?) == Some(TOWNSHIP_QUEUE))
 }
 
 /// The caller as the lifecycle table sees it: a township reviewer stands in for the county
@@ -54,7 +64,7 @@ pub fn check(
     performer: Performer,
 ) -> ApiResult<&'static Transition> {
     let state = state_of(row)?;
-    lifecycle::step(state, action, performer).map_err(|refusal| match refusal {
+    lifecycle::step(kind_of(row)?, state, action, performer).map_err(|refusal| match refusal {
         Refusal::WrongRole => ApiError::forbidden(),
         Refusal::WrongState { allowed } => ApiError::conflict(
             "illegal_transition",
@@ -108,7 +118,7 @@ pub fn apply(
     let at = audit::store::now();
     let mut next = row.clone();
     next.state = transition.to.as_str().to_owned();
-    next.queue = transition.to.queue().map(str::to_owned);
+    next.queue = lifecycle::queue(kind_of(row)?, transition.to).map(str::to_owned);
     if transition.action.restarts_clock() {
         next.entered_at = at;
         next.due_at = deadline(calendar, now, transition.to);
@@ -199,7 +209,6 @@ pub fn open(
     calendar: &Calendar,
     caller: &Caller,
     household_id: &str,
-    kind: &str,
 ) -> ApiResult<CaseRow> {
     let (household, _, path) = crate::households::store::find(conn, &caller.scope, household_id)?
         .ok_or_else(|| ApiError::not_found("Household", "该家庭"))?;
@@ -228,7 +237,7 @@ pub fn open(
         &caller.actor(),
         NewCase {
             household_id: &household.id,
-            kind,
+            kind: Kind::Application,
             state: State::Applied,
             county_code: county.code,
             township_code: township,
@@ -236,6 +245,7 @@ pub fn open(
             coordinator_id: household.responsible_worker_id.clone(),
             opened_by: Some(caller.user_id.clone()),
             event: "apply",
+            evidence: None,
         },
     )
 }
@@ -243,15 +253,19 @@ pub fn open(
 /// Where a new case starts and whose it is.
 pub struct NewCase<'a> {
     pub household_id: &'a str,
-    pub kind: &'a str,
+    pub kind: Kind,
     pub state: State,
     pub county_code: String,
     pub township_code: String,
     pub village_code: String,
     pub coordinator_id: Option<String>,
     pub opened_by: Option<String>,
-    /// The first history entry's action: `apply`, `schedule_recheck`.
+    /// The first history entry's action: `apply`, `schedule_recheck`, `open_spot_check`,
+    /// `open_correction`.
     pub event: &'a str,
+    /// A case whose visit and assessment the new case starts from (a correction decides on
+    /// the county's spot-check visit).
+    pub evidence: Option<&'a CaseRow>,
 }
 
 /// Inserts a case (the household's one open case) with its first history entry.
@@ -262,12 +276,12 @@ fn create(
     new: NewCase<'_>,
 ) -> ApiResult<CaseRow> {
     let at = audit::store::now();
-    let row = CaseRow {
+    let mut row = CaseRow {
         id: uuid::Uuid::new_v4().to_string(),
         household_id: new.household_id.to_owned(),
-        kind: new.kind.to_owned(),
+        kind: new.kind.as_str().to_owned(),
         state: new.state.as_str().to_owned(),
-        queue: new.state.queue().map(str::to_owned),
+        queue: lifecycle::queue(new.kind, new.state).map(str::to_owned),
         county_code: new.county_code,
         township_code: new.township_code,
         village_code: new.village_code,
@@ -293,6 +307,15 @@ fn create(
         closed_at: None,
         version: 1,
     };
+    if let Some(from) = new.evidence {
+        row.visit_id = from.visit_id.clone();
+        row.assessment_id = from.assessment_id.clone();
+        row.max_severity = from.max_severity;
+        row.flag_kinds = from.flag_kinds.clone();
+        row.band = from.band.clone();
+        row.queue_priority = from.queue_priority;
+        row.county_visit = from.county_visit;
+    }
     store::insert(conn, &row).map_err(|e| {
         if crate::db::is_unique_violation(&e) {
             case_open(None)
@@ -319,7 +342,7 @@ pub fn open_recheck(
     calendar: &Calendar,
     approved: &CaseRow,
 ) -> ApiResult<Option<CaseRow>> {
-    let latest = store::latest_of_household(conn, &approved.household_id)?;
+    let latest = store::latest_cycle_of_household(conn, &approved.household_id)?;
     if latest.as_ref().map(|c| &c.id) != Some(&approved.id) {
         return Ok(None);
     }
@@ -329,7 +352,7 @@ pub fn open_recheck(
         &Actor::system("schedule"),
         NewCase {
             household_id: &approved.household_id,
-            kind: "recheck",
+            kind: Kind::Recheck,
             state: State::VisitAssigned,
             county_code: approved.county_code.clone(),
             township_code: approved.township_code.clone(),
@@ -337,9 +360,71 @@ pub fn open_recheck(
             coordinator_id: approved.coordinator_id.clone(),
             opened_by: None,
             event: "schedule_recheck",
+            evidence: None,
         },
     )
     .map(Some)
+}
+
+/// Opens the county's spot check of an approved case, on the inspector's phone. `None` when
+/// the household already has an open case (a re-check or new application came first): the
+/// draw records it as skipped rather than failing.
+pub fn open_spot_check(
+    conn: &mut DbConn,
+    calendar: &Calendar,
+    actor: &Actor,
+    checked: &CaseRow,
+    inspector_id: &str,
+) -> ApiResult<Option<CaseRow>> {
+    if store::open_of_household(conn, &checked.household_id)?.is_some() {
+        return Ok(None);
+    }
+    create(
+        conn,
+        calendar,
+        actor,
+        NewCase {
+            household_id: &checked.household_id,
+            kind: Kind::SpotCheck,
+            state: State::VisitAssigned,
+            county_code: checked.county_code.clone(),
+            township_code: checked.township_code.clone(),
+            village_code: checked.village_code.clone(),
+            coordinator_id: Some(inspector_id.to_owned()),
+            opened_by: actor.user_id.clone(),
+            event: "open_spot_check",
+            evidence: None,
+        },
+    )
+    .map(Some)
+}
+
+/// After a spot check overturned an approval, the township decides again: a correction case
+/// in its queue, on the county's visit, for the village coordinator of the checked case.
+pub fn open_correction(
+    conn: &mut DbConn,
+    calendar: &Calendar,
+    actor: &Actor,
+    spot_check: &CaseRow,
+    checked: &CaseRow,
+) -> ApiResult<CaseRow> {
+    create(
+        conn,
+        calendar,
+        actor,
+        NewCase {
+            household_id: &checked.household_id,
+            kind: Kind::Correction,
+            state: State::Visited,
+            county_code: checked.county_code.clone(),
+            township_code: checked.township_code.clone(),
+            village_code: checked.village_code.clone(),
+            coordinator_id: checked.coordinator_id.clone(),
+            opened_by: actor.user_id.clone(),
+            event: "open_correction",
+            evidence: Some(spot_check),
+        },
+    )
 }
 
 /// Opens every re-check due by `today`, one transaction each; idempotent (run by the
@@ -351,7 +436,7 @@ pub fn schedule_rechecks(
 ) -> ApiResult<usize> {
     let mut conn = db.get()?;
     let mut opened = 0;
-    for approved in store::rechecks_due(&mut conn, today)? {
+    for approved in store::approvals_in_force(&mut conn, &Scope::everything(), Some(today))? {
         let created =
             crate::db::write_transaction(&mut conn, |conn| open_recheck(conn, calendar, &approved));
         match created {
@@ -593,6 +678,8 @@ pub struct ActionRequest {
     pub acknowledged_flags: Vec<String>,
     /// For `assign`: the coordinator who visits (default: the household's named worker).
     pub coordinator_id: Option<String>,
+    /// For `overturn` (a spot check): what the township got wrong.
+    pub overturn_reason: Option<OverturnReason>,
 }
 
 const MAX_REASON_CHARS: usize = 2000;
@@ -611,6 +698,13 @@ fn required_reason(request: &ActionRequest) -> ApiResult<String> {
             "reason_code_required",
             "A rejection needs a reason code",
             "不予批准需要选择理由类别",
+        ));
+    }
+    if request.action == Action::Overturn && request.overturn_reason.is_none() {
+        return Err(ApiError::unprocessable(
+            "overturn_reason_required",
+            "An overturn needs an overturn reason",
+            "纠正抽查结论需要选择纠正原因",
         ));
     }
     Ok(text.to_owned())
@@ -653,7 +747,7 @@ fn current_assessment(conn: &mut DbConn, row: &CaseRow) -> ApiResult<AssessmentR
         .assessment_id
         .as_deref()
         .ok_or_else(|| ApiError::internal("reviewed case without an assessment"))?;
-    scoring::store::find_assessment(conn, &crate::auth::Scope::everything(), id)?
+    scoring::store::find_assessment(conn, &Scope::everything(), id)?
         .ok_or_else(|| ApiError::internal("case assessment missing"))
 }
 
@@ -776,6 +870,7 @@ pub fn act(
         .transpose()?;
     let mut details = json!({
         "reason_code": request.reason_code.filter(|_| request.action == Action::Reject),
+        "overturn_reason": request.overturn_reason.filter(|_| request.action == Action::Overturn),
         "reason": reason,
         "redo": redo,
     });
@@ -809,7 +904,7 @@ pub fn act(
     let redo_column = redo
         .as_ref()
         .map(|redo| json!({ "redo": redo, "reason": reason }).to_string());
-    apply(
+    let next = apply(
         conn,
         calendar,
         &caller.actor(),
@@ -832,7 +927,14 @@ pub fn act(
                 next.monthly_amount_fen = amount;
             }
         },
-    )
+    )?;
+    if let Some(reason) = request
+        .overturn_reason
+        .filter(|_| request.action == Action::Overturn)
+    {
+        crate::oversight::spot_checks::overturned(conn, calendar, &caller.actor(), &next, reason)?;
+    }
+    Ok(next)
 }
 
 /// Takes or renews the review lease. Of concurrent claims exactly one wins; the first
@@ -849,7 +951,7 @@ pub fn claim(
         return Err(ApiError::forbidden());
     }
     let state = state_of(&row)?;
-    if !state.in_township_queue() {
+    if !in_township_queue(&row)? {
         return Err(ApiError::conflict(
             "not_in_queue",
             format!(
@@ -934,10 +1036,9 @@ fn bulk_refusal(
     township: &str,
     now: NaiveDateTime,
 ) -> Option<(&'static str, &'static str)> {
-    let state = State::parse(&row.state)?;
     if row.township_code != township {
         Some(("other_township", "belongs to another township"))
-    } else if !state.in_township_queue() {
+    } else if !in_township_queue(row).unwrap_or(false) {
         Some(("not_in_queue", "not in the review queue"))
     } else if !row.flags().is_empty() {
         Some(("has_flags", "has evidence flags"))

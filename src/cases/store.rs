@@ -6,7 +6,7 @@ use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Text, Timestamp};
 
-use super::lifecycle::State;
+use super::lifecycle::{Kind, TOWNSHIP_QUEUE};
 use crate::auth::Scope;
 use crate::db::DbConn;
 use crate::db::schema::{
@@ -87,29 +87,48 @@ pub fn flag_column(kinds: &[String]) -> String {
     }
 }
 
-/// The household's most recently opened case.
-pub fn latest_of_household(conn: &mut DbConn, household_id: &str) -> ApiResult<Option<CaseRow>> {
+/// Spot checks stand beside a household's cycle: they neither replace an approval nor count
+/// as the household's latest case.
+const SPOT_CHECK: &str = Kind::SpotCheck.as_str();
+
+/// The household's most recently opened cycle case.
+pub fn latest_cycle_of_household(
+    conn: &mut DbConn,
+    household_id: &str,
+) -> ApiResult<Option<CaseRow>> {
     Ok(cases::table
         .filter(cases::household_id.eq(household_id))
+        .filter(cases::kind.ne(SPOT_CHECK))
         .order((cases::opened_at.desc(), cases::id.desc()))
         .select(CaseRow::as_select())
         .first(conn)
         .optional()?)
 }
 
-/// Approved cases whose re-check date has come and that are still their household's latest
-/// case: once the re-check is opened the approval drops out, so the set stays small however
-/// often the scheduler runs.
-pub fn rechecks_due(conn: &mut DbConn, today: NaiveDate) -> ApiResult<Vec<CaseRow>> {
+/// Approvals in force under a scope: approved cases still their household's latest cycle
+/// case, optionally only those whose re-check date has come by `recheck_by`. Once a re-check
+/// is opened the approval drops out, so the scheduler's set stays small however often it runs.
+pub fn approvals_in_force(
+    conn: &mut DbConn,
+    scope: &Scope,
+    recheck_by: Option<NaiveDate>,
+) -> ApiResult<Vec<CaseRow>> {
     let later = diesel::alias!(cases as later);
     let superseded = later
         .filter(later.field(cases::household_id).eq(cases::household_id))
+        .filter(later.field(cases::kind).ne(SPOT_CHECK))
         .filter(later.field(cases::opened_at).gt(cases::opened_at));
-    Ok(cases::table
+    let mut query = cases::table
+        .inner_join(jurisdictions::table.on(jurisdictions::code.eq(cases::village_code)))
+        .filter(jurisdictions::path.like(scope.like_pattern()))
         .filter(cases::state.eq("approved"))
-        .filter(cases::next_recheck_on.le(today))
         .filter(diesel::dsl::not(diesel::dsl::exists(superseded)))
-        .order(cases::next_recheck_on.asc())
+        .into_boxed();
+    if let Some(day) = recheck_by {
+        query = query.filter(cases::next_recheck_on.le(day));
+    }
+    Ok(query
+        .order((cases::next_recheck_on.asc(), cases::id.asc()))
         .select(CaseRow::as_select())
         .load(conn)?)
 }
@@ -275,7 +294,7 @@ pub fn queue(
         }
         let mut query = cases::table
             .filter(cases::township_code.eq(township))
-            .filter(cases::queue.eq(State::TownshipReview.queue()))
+            .filter(cases::queue.eq(TOWNSHIP_QUEUE))
             .filter(
                 cases::claimed_by
                     .is_null()
@@ -331,7 +350,7 @@ pub fn queue(
 pub struct ListFilter {
     pub state: Option<&'static str>,
     /// application, recheck or spot_check.
-    pub kind: Option<String>,
+    pub kind: Option<&'static str>,
     /// Open and past its deadline as of this instant.
     pub overdue_at: Option<NaiveDateTime>,
 }
@@ -351,8 +370,8 @@ pub fn list(
     if let Some(state) = filter.state {
         query = query.filter(cases::state.eq(state));
     }
-    if let Some(kind) = &filter.kind {
-        query = query.filter(cases::kind.eq(kind.clone()));
+    if let Some(kind) = filter.kind {
+        query = query.filter(cases::kind.eq(kind));
     }
     if let Some(now) = filter.overdue_at {
         query = query
@@ -406,12 +425,31 @@ pub fn counts(
         .collect())
 }
 
-/// Open cases a coordinator should visit: awaiting a visit, in the scope.
-pub fn awaiting_visit(conn: &mut DbConn, scope: &Scope) -> ApiResult<Vec<CaseRow>> {
-    Ok(cases::table
+/// Whose visits a phone downloads: a village's cycle cases, or the spot checks assigned to
+/// one county inspector (never the village's own coordinator).
+pub enum Visitor<'a> {
+    Village,
+    Inspector(&'a str),
+}
+
+/// Open cases in the scope awaiting a visit from this visitor.
+pub fn awaiting_visit(
+    conn: &mut DbConn,
+    scope: &Scope,
+    visitor: Visitor<'_>,
+) -> ApiResult<Vec<CaseRow>> {
+    let mut query = cases::table
         .inner_join(jurisdictions::table.on(jurisdictions::code.eq(cases::village_code)))
         .filter(jurisdictions::path.like(scope.like_pattern()))
         .filter(cases::state.eq_any(["visit_assigned", "returned", "reinvestigation"]))
+        .into_boxed();
+    query = match visitor {
+        Visitor::Village => query.filter(cases::kind.ne(SPOT_CHECK)),
+        Visitor::Inspector(user_id) => query
+            .filter(cases::kind.eq(SPOT_CHECK))
+            .filter(cases::coordinator_id.eq(user_id)),
+    };
+    Ok(query
         .order((cases::village_code.asc(), cases::id.asc()))
         .select(CaseRow::as_select())
         .load(conn)?)

@@ -114,12 +114,7 @@ impl Calendar {
     /// The instant the `n`-th working day after `at`'s China-local date ends,
     /// i.e. 00:00 China time of the following calendar day.
     pub fn deadline(&self, at: DateTime<Utc>, n: u32) -> DateTime<Utc> {
-        let last_day = self.add_workdays(china_date(at), n);
-        let end = next_day(last_day).and_time(NaiveTime::MIN);
-        end.and_local_timezone(CHINA)
-            .single()
-            .expect("a fixed offset maps every local time to one instant")
-            .to_utc()
+        china_day_start(next_day(self.add_workdays(china_date(at), n)))
     }
 
     /// Working days from the China-local date of `due` through that of `now`,
@@ -137,6 +132,15 @@ impl Calendar {
         let day_before = due_date.pred_opt().expect("a date after chrono's first");
         self.workdays_between(day_before, china_date(now))
     }
+}
+
+/// The instant a China calendar day begins (00:00 UTC+8).
+pub fn china_day_start(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN)
+        .and_local_timezone(CHINA)
+        .single()
+        .expect("a fixed offset maps every local time to one instant")
+        .to_utc()
 }
 
 /// The calendar date in China at the instant `at`.

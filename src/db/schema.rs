@@ -347,7 +347,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    spot_check_draws (id) {
+        id -> Text,
+        county_code -> Text,
+        first_day -> Date,
+        last_day -> Date,
+        seed -> BigInt,
+        rate_percent -> Integer,
+        min_rate_percent -> Integer,
+        frame -> Text,
+        skipped -> Text,
+        drawn_by -> Text,
+        drawn_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    spot_checks (case_id) {
+        case_id -> Text,
+        draw_id -> Text,
+        checked_case_id -> Text,
+        sample_reason -> Text,
+        overturn_reason -> Nullable<Text>,
+        correction_case_id -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(cases -> households (household_id));
+diesel::joinable!(spot_checks -> spot_check_draws (draw_id));
 diesel::joinable!(cases -> notices (notice_id));
 diesel::joinable!(case_events -> cases (case_id));
 diesel::joinable!(objections -> cases (case_id));
@@ -389,4 +417,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     evidence_thresholds,
     signatures,
     visit_signatures,
+    spot_check_draws,
+    spot_checks,
 );

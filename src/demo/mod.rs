@@ -221,7 +221,7 @@ fn open_demo_cases(
             .rev()
             .take(3);
         for (i, (_, household)) in newest.enumerate() {
-            let case = cases::service::open(conn, &calendar, &reviewer, household, "application")?;
+            let case = cases::service::open(conn, &calendar, &reviewer, household)?;
             let steps: &[CaseAction] = if i < 2 {
                 &[CaseAction::Accept, CaseAction::Assign]
             } else {
@@ -236,6 +236,7 @@ fn open_demo_cases(
                     assessment_id: None,
                     acknowledged_flags: Vec::new(),
                     coordinator_id: None,
+                    overturn_reason: None,
                 };
                 cases::service::act(conn, &calendar, &schemes, &reviewer, &case.id, &request)?;
             }

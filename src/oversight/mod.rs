@@ -1,5 +1,9 @@
-//! County oversight: the county's own checks on township decisions (spot checks first).
+//! County oversight: the county's own checks on township decisions (spot checks, reports, the
+//! approved roll).
 
 pub mod api;
+pub mod report;
+pub mod roll;
 pub mod sampling;
+pub mod spot_checks;
 pub mod store;

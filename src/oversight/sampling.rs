@@ -52,6 +52,28 @@ pub struct Candidate {
     pub borderline: bool,
 }
 
+impl Reason {
+    pub const ALL: [Reason; 4] = [
+        Reason::Random,
+        Reason::CountyVisit,
+        Reason::Objection,
+        Reason::Borderline,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Random => "random",
+            Reason::CountyVisit => "county_visit",
+            Reason::Objection => "objection",
+            Reason::Borderline => "borderline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
 impl Candidate {
     /// The first flag that makes the case mandatory, in the order the policy lists them.
     fn mandatory_reason(&self) -> Option<Reason> {

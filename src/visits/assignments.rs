@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
-use crate::auth::{Action, Caller};
+use crate::auth::{Action, Caller, Role};
 use crate::cases::lifecycle::State;
 use crate::cases::{service as cases_service, store as cases_store};
 use crate::db::DbConn;
@@ -90,7 +90,12 @@ pub struct Assignments {
 }
 
 fn build(conn: &mut DbConn, state: &AppState, caller: &Caller) -> ApiResult<Assignments> {
-    let rows = cases_store::awaiting_visit(conn, &caller.scope)?;
+    let visitor = if caller.role == Role::CountyOfficer {
+        cases_store::Visitor::Inspector(&caller.user_id)
+    } else {
+        cases_store::Visitor::Village
+    };
+    let rows = cases_store::awaiting_visit(conn, &caller.scope, visitor)?;
     let mut out = Assignments {
         assignments: Vec::new(),
         schemes: Vec::new(),

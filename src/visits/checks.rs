@@ -82,6 +82,33 @@ pub enum FlagKind {
 }
 
 impl FlagKind {
+    pub const ALL: [FlagKind; 9] = [
+        FlagKind::NoGps,
+        FlagKind::FarFromHousehold,
+        FlagKind::OutsideVillage,
+        FlagKind::CaptureTimeOutsideVisit,
+        FlagKind::SuspectLocation,
+        FlagKind::DuplicatePhoto,
+        FlagKind::SimilarPhoto,
+        FlagKind::MissingRequiredPhoto,
+        FlagKind::SingleStaff,
+    ];
+
+    /// The name serde gives the kind, for reports that count flags by kind.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagKind::NoGps => "no_gps",
+            FlagKind::FarFromHousehold => "far_from_household",
+            FlagKind::OutsideVillage => "outside_village",
+            FlagKind::CaptureTimeOutsideVisit => "capture_time_outside_visit",
+            FlagKind::SuspectLocation => "suspect_location",
+            FlagKind::DuplicatePhoto => "duplicate_photo",
+            FlagKind::SimilarPhoto => "similar_photo",
+            FlagKind::MissingRequiredPhoto => "missing_required_photo",
+            FlagKind::SingleStaff => "single_staff",
+        }
+    }
+
     /// Queue priority: reuse of another household's evidence is the most serious.
     pub fn severity(self) -> u8 {
         match self {
@@ -366,6 +393,15 @@ mod tests {
                 &Thresholds::default(),
             )
         }
+    }
+
+    #[test]
+    fn every_kind_is_named_as_serde_names_it() {
+        for kind in FlagKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
+        }
+        let distinct: std::collections::BTreeSet<FlagKind> = FlagKind::ALL.into();
+        assert_eq!(distinct.len(), FlagKind::ALL.len());
     }
 
     #[test]

@@ -1,0 +1,2 @@
+DROP TABLE spot_checks;
+DROP TABLE spot_check_draws;
