@@ -984,8 +984,10 @@ pub fn claim(
             summary: json!({ "until": now + lease }),
         },
     )?;
+    // Read again under the claim's lock: a concurrent renewal by the same reviewer may have
+    // opened the review since the first read.
     let claimed = find(conn, caller, id)?;
-    if state != State::Visited {
+    if state_of(&claimed)? != State::Visited {
         return Ok(claimed);
     }
     let transition = check(
