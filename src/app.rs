@@ -357,6 +357,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(cases::api::get_notice)
         .service(cases::api::get_delegation)
         .service(cases::api::set_delegation)
+        .service(cases::api::get_recheck_intervals)
+        .service(cases::api::set_recheck_intervals)
         .service(crate::oversight::api::preview_draw)
         .service(crate::oversight::api::create_draw)
         .service(crate::oversight::api::list_draws)

@@ -49,7 +49,8 @@ enum Command {
         version: i32,
     },
     /// Open the re-check cases that are due (approved households by class: A yearly, B
-    /// half-yearly, C quarterly). Safe to run repeatedly; the service also runs it itself.
+    /// half-yearly, C quarterly unless the county set its own intervals). Safe to run
+    /// repeatedly; the service also runs it itself.
     Schedule,
     /// On a database without jurisdictions: create the top node and an admin bound to it.
     /// The password comes from DIBAO_ADMIN_PASSWORD (so it stays out of shell history).

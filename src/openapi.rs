@@ -82,6 +82,8 @@ use crate::error::ErrorBody;
         crate::cases::api::get_notice,
         crate::cases::api::get_delegation,
         crate::cases::api::set_delegation,
+        crate::cases::api::get_recheck_intervals,
+        crate::cases::api::set_recheck_intervals,
         crate::oversight::api::preview_draw,
         crate::oversight::api::create_draw,
         crate::oversight::api::list_draws,

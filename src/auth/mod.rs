@@ -56,7 +56,7 @@ pub enum Action {
     ReadUsers,
     ManageUsers,
     VerifyAudit,
-    /// Read a county's scoring schemes (also from below: a village reads its county's).
+    /// Read a county's scoring schemes and settings (also from below: a village reads its county's).
     ReadSchemes,
     PublishSchemes,
     /// Record an assessment outside a visit (office assessment, re-scoring).
@@ -69,7 +69,7 @@ pub enum Action {
     ReadCases,
     /// Open a case: an application taken at the township window.
     OpenCases,
-    /// Change a county's settings: confirmation delegation, evidence thresholds.
+    /// Change a county's settings: confirmation delegation, evidence thresholds, re-check intervals.
     ConfigureCounty,
     /// Draw the county's spot checks.
     DrawSpotChecks,

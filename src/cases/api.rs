@@ -12,6 +12,7 @@ use super::lifecycle::{self, Action as CaseAction, Kind as CaseKind, Performer, 
 use super::notice::{
     self, FileObjection, NoticeView, PublishNotice, RecordAppraisal, ResolveObjection,
 };
+use super::recheck::RecheckIntervals;
 use super::service::{self, ActionRequest};
 use super::store::{self, CaseRow, QueueFilter, QueueKey};
 use super::workdays::china_date;
@@ -20,7 +21,7 @@ use crate::audit;
 use crate::auth::{Action, Caller, Role};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::jurisdictions::{self, Kind};
+use crate::jurisdictions::{self, Kind, settings};
 use crate::pagination::{Page, PageParams};
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -1003,4 +1004,45 @@ pub async fn decision_letter(
     Ok(HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(text))
+}
+
+/// How often the county re-checks approved households by class (the DOMAIN.md defaults until
+/// the county sets its own).
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "County code")),
+    responses((status = 200, body = RecheckIntervals), (status = 404, body = ErrorBody))
+)]
+#[get("/api/v1/jurisdictions/{code}/recheck-intervals")]
+pub async fn get_recheck_intervals(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    settings::read::<RecheckIntervals>(&state, caller, code.into_inner()).await
+}
+
+/// Sets the county's re-check intervals. Approvals confirmed from then on are due by them;
+/// earlier ones keep the date their decision letter gave.
+#[utoipa::path(
+    tag = "cases",
+    security(("bearer" = [])),
+    params(("code" = String, Path, description = "County code")),
+    request_body = RecheckIntervals,
+    responses(
+        (status = 200, body = RecheckIntervals),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "A value out of range or out of order, named in details", body = ErrorBody),
+    )
+)]
+#[put("/api/v1/jurisdictions/{code}/recheck-intervals")]
+pub async fn set_recheck_intervals(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+    body: web::Json<RecheckIntervals>,
+) -> ApiResult<HttpResponse> {
+    settings::replace(&state, caller, code.into_inner(), body.into_inner()).await
 }

@@ -2,19 +2,20 @@
 //! is written only if nobody moved the case meanwhile, and the history entry and the audit
 //! entry are written in the same transaction.
 
-use chrono::{DateTime, Months, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::lifecycle::{self, Action, Kind, Performer, Refusal, State, TOWNSHIP_QUEUE, Transition};
+use super::recheck::RecheckIntervals;
 use super::store::{self, CaseRow, EventRow};
 use super::workdays::{Calendar, china_date};
 use crate::audit::{self, Actor, Event};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
-use crate::jurisdictions;
+use crate::jurisdictions::{self, settings};
 use crate::oversight::spot_checks::OverturnReason;
 use crate::scoring::{self, PhotoKind, store::AssessmentRow, store::SchemeCache};
 
@@ -606,20 +607,6 @@ pub fn end_notices(conn: &mut DbConn, calendar: &Calendar) -> ApiResult<usize> {
     Ok(moved)
 }
 
-/// Approval's consequences: class, monthly amount and the next re-check by class.
-pub fn approval_terms(
-    class: &str,
-    amount_fen: Option<i64>,
-    today: NaiveDate,
-) -> (Option<NaiveDate>, Option<i64>) {
-    let months = match class {
-        "A" => 12,
-        "B" => 6,
-        _ => 3,
-    };
-    (today.checked_add_months(Months::new(months)), amount_fen)
-}
-
 /// Why a case is refused at the window or after review; the letter to the applicant names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -890,13 +877,12 @@ pub fn act(
             check_confirmable(conn, &row)?;
             let assessment = current_assessment(conn, &row)?;
             details["assessment_id"] = json!(assessment.id);
+            let intervals: RecheckIntervals = settings::load(conn, &row.county_code)?;
+            let recheck = intervals.next_after(&assessment.review_class, china_date(Utc::now()));
             terms = Some((
                 assessment.review_class.clone(),
-                approval_terms(
-                    &assessment.review_class,
-                    assessment.payment_fen,
-                    china_date(Utc::now()),
-                ),
+                recheck,
+                assessment.payment_fen,
             ));
         }
         _ => {}
@@ -921,7 +907,7 @@ pub fn act(
             if redo_column.is_some() {
                 next.redo = redo_column;
             }
-            if let Some((class, (recheck, amount))) = terms {
+            if let Some((class, recheck, amount)) = terms {
                 next.review_class = Some(class);
                 next.next_recheck_on = recheck;
                 next.monthly_amount_fen = amount;

@@ -339,9 +339,10 @@ diesel::table! {
 }
 
 diesel::table! {
-    evidence_thresholds (county_code) {
+    county_settings (county_code, name) {
         county_code -> Text,
-        thresholds -> Text,
+        name -> Text,
+        value -> Text,
         set_by -> Text,
         set_at -> Timestamp,
     }
@@ -414,7 +415,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     objections,
     appraisals,
     confirmation_delegations,
-    evidence_thresholds,
+    county_settings,
     signatures,
     visit_signatures,
     spot_check_draws,

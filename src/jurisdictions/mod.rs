@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod boundary;
+pub mod settings;
 pub mod store;
 
 use serde::{Deserialize, Serialize};

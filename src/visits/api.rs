@@ -11,10 +11,9 @@ use utoipa::ToSchema;
 use super::checks::{Flag, Thresholds};
 use super::{service, store};
 use crate::app::AppState;
-use crate::audit;
 use crate::auth::{Action, Caller};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::jurisdictions::api::county_for;
+use crate::jurisdictions::settings;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -311,14 +310,7 @@ pub async fn get_thresholds(
     caller: Caller,
     code: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let thresholds = state
-        .db
-        .run(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::ReadSchemes)?;
-            store::thresholds(conn, &county.code)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(thresholds))
+    settings::read::<Thresholds>(&state, caller, code.into_inner()).await
 }
 
 /// Sets a county's evidence-check thresholds; visits submitted from then on are checked
@@ -341,39 +333,5 @@ pub async fn set_thresholds(
     code: web::Path<String>,
     body: web::Json<Thresholds>,
 ) -> ApiResult<HttpResponse> {
-    let thresholds = body.into_inner();
-    let problems = thresholds.problems();
-    if !problems.is_empty() {
-        return Err(ApiError::unprocessable(
-            "thresholds_invalid",
-            "Some thresholds are out of range",
-            "部分阈值超出允许范围",
-        )
-        .with_details(serde_json::json!({ "fields": problems })));
-    }
-    let stored = thresholds.clone();
-    state
-        .db
-        .write(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::ConfigureCounty)?;
-            store::set_thresholds(
-                conn,
-                &county.code,
-                &stored,
-                &caller.user_id,
-                audit::store::now(),
-            )?;
-            audit::store::append(
-                conn,
-                &caller.actor(),
-                audit::Event {
-                    action: "county.evidence_thresholds",
-                    target_type: "jurisdiction",
-                    target_id: &county.code,
-                    summary: serde_json::to_value(&stored).map_err(ApiError::internal)?,
-                },
-            )
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(thresholds))
+    settings::replace(&state, caller, code.into_inner(), body.into_inner()).await
 }

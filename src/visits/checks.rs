@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use crate::jurisdictions::boundary::Boundary;
+use crate::jurisdictions::settings::CountySetting;
 
 /// County-configurable thresholds (DOMAIN.md "Evidence checks" gives the defaults).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -27,9 +28,11 @@ pub struct Thresholds {
     pub similar_max_bits: u32,
 }
 
-impl Thresholds {
-    /// Every value out of its sensible range, by field name.
-    pub fn problems(&self) -> Vec<&'static str> {
+impl CountySetting for Thresholds {
+    const NAME: &'static str = "evidence_thresholds";
+    const INVALID: &'static str = "thresholds_invalid";
+
+    fn problems(&self) -> Vec<&'static str> {
         let metres = |m: f64| m.is_finite() && m > 0.0 && m <= 100_000.0;
         [
             ("far_from_household_m", metres(self.far_from_household_m)),

@@ -7,14 +7,14 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::api::{AssessmentSummary, StaffMember, SubmitVisit, VisitView};
-use super::checks::{self, Match, PhoneFix, PhotoFacts, VisitFacts};
+use super::checks::{self, Match, PhoneFix, PhotoFacts, Thresholds, VisitFacts};
 use super::store::{self, VisitRow};
 use crate::app::AppState;
 use crate::audit::{self, Event};
 use crate::auth::{Action, Caller};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
-use crate::jurisdictions::{self, boundary::Boundary};
+use crate::jurisdictions::{self, boundary::Boundary, settings};
 use crate::photos::lookalike::LookalikeIndex;
 use crate::scoring::{self, service as scoring_service};
 use crate::{cases, households};
@@ -126,7 +126,7 @@ pub fn submit(
     }
 
     // Reuse of the same bytes, and look-alikes, among other households' visits.
-    let limits = store::thresholds(conn, &county.code)?;
+    let limits: Thresholds = settings::load(conn, &county.code)?;
     let mut similar_seqs: Vec<(String, i64, u32)> = Vec::new();
     for photo in &evidence {
         let (r90, r180, r270) = photo.rotations;

@@ -4,14 +4,12 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::api::VisitSignature;
-use super::checks::Thresholds;
 use crate::auth::Scope;
 use crate::db::DbConn;
 use crate::db::schema::{
-    evidence_thresholds, households, jurisdictions, photos, signatures, visit_photos,
-    visit_signatures, visits,
+    households, jurisdictions, photos, signatures, visit_photos, visit_signatures, visits,
 };
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = visits)]
@@ -193,39 +191,6 @@ pub fn set_household_location(
             households::lat.eq(lat),
             households::lon.eq(lon),
             households::updated_at.eq(at),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// The county's evidence thresholds, or the defaults.
-pub fn thresholds(conn: &mut DbConn, county_code: &str) -> ApiResult<Thresholds> {
-    let stored: Option<String> = evidence_thresholds::table
-        .find(county_code)
-        .select(evidence_thresholds::thresholds)
-        .first(conn)
-        .optional()?;
-    match stored {
-        Some(json) => serde_json::from_str(&json).map_err(ApiError::internal),
-        None => Ok(Thresholds::default()),
-    }
-}
-
-pub fn set_thresholds(
-    conn: &mut DbConn,
-    county_code: &str,
-    thresholds: &Thresholds,
-    by: &str,
-    at: NaiveDateTime,
-) -> ApiResult<()> {
-    let json = serde_json::to_string(thresholds).map_err(ApiError::internal)?;
-    diesel::delete(evidence_thresholds::table.find(county_code)).execute(conn)?;
-    diesel::insert_into(evidence_thresholds::table)
-        .values((
-            evidence_thresholds::county_code.eq(county_code),
-            evidence_thresholds::thresholds.eq(json),
-            evidence_thresholds::set_by.eq(by),
-            evidence_thresholds::set_at.eq(at),
         ))
         .execute(conn)?;
     Ok(())

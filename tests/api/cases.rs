@@ -422,13 +422,10 @@ async fn a_delegated_township_confirms_clean_cases_but_borderline_ones_stay_with
     let recommendable = recommendable_home(&app, "赵大明").await;
     let today = (Utc::now() + Duration::hours(8)).date_naive();
     let delegation = app
-        .send(
-            app.request(
-                reqwest::Method::PUT,
-                &format!("/api/v1/jurisdictions/{COUNTY}/confirmation-delegation"),
-                &county,
-            )
-            .json(&json!({ "delegated": true, "effective_from": today })),
+        .put_json(
+            &format!("/api/v1/jurisdictions/{COUNTY}/confirmation-delegation"),
+            &county,
+            &json!({ "delegated": true, "effective_from": today }),
         )
         .await;
     assert_eq!(delegation.expect(200)["delegated_today"], true);

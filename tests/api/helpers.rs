@@ -286,6 +286,11 @@ impl TestApp {
             .await
     }
 
+    pub async fn put_json(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.send(self.request(reqwest::Method::PUT, path, token).json(body))
+            .await
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> Resp {
         self.send(self.request(reqwest::Method::DELETE, path, token))
             .await

@@ -499,3 +499,58 @@ async fn a_due_re_check_is_opened_once_and_reaches_the_coordinators_phone() {
             .any(|a| a["household"]["id"] == approved[1].0.as_str())
     );
 }
+
+#[tokio::test]
+async fn a_county_sets_its_re_check_intervals_and_new_approvals_are_due_by_them() {
+    let app = spawn_app().await;
+    let reviewer = app.token("reviewer").await;
+    let county = app.token("county").await;
+    let coord = app.token("coord01").await;
+    let path = format!("/api/v1/jurisdictions/{COUNTY}/recheck-intervals");
+    let defaults = app.get(&path, &coord).await.expect(200).clone();
+    assert_eq!(
+        defaults,
+        json!({ "a_months": 12, "b_months": 6, "c_months": 3 })
+    );
+
+    let faster = json!({ "a_months": 6, "b_months": 3, "c_months": 1 });
+    app.put_json(&path, &reviewer, &faster)
+        .await
+        .expect_error(403, "forbidden");
+    let inverted = json!({ "a_months": 6, "b_months": 12, "c_months": 0 });
+    let details = app
+        .put_json(&path, &county, &inverted)
+        .await
+        .expect_error(422, "recheck_intervals_invalid")
+        .clone();
+    assert_eq!(details["fields"], json!(["b_months", "c_months"]));
+    app.put_json(&path, &county, &json!({ "a_months": 6 }))
+        .await
+        .expect_error(422, "invalid_body");
+    assert_eq!(app.get(&path, &coord).await.expect(200), &defaults);
+    app.put_json(&path, &county, &faster).await.expect(200);
+    assert_eq!(app.get(&path, &coord).await.expect(200), &faster);
+
+    // A class-A household (nobody able to work) approved today is due in six months now.
+    let (_, case_id) = approved_home(&app, &reviewer, &coord, FENGKOU, "蒋一", 9900).await;
+    let approved = app
+        .get(&format!("/api/v1/cases/{case_id}"), &reviewer)
+        .await;
+    let approved = approved.expect(200);
+    assert_eq!(approved["review_class"], "A");
+    let due = china_today()
+        .checked_add_months(chrono::Months::new(6))
+        .unwrap();
+    assert_eq!(approved["next_recheck_on"], json!(due));
+    use dibao::db::schema::audit_log;
+    use diesel::prelude::*;
+    let audited: i64 = audit_log::table
+        .filter(audit_log::action.eq("county.recheck_intervals"))
+        .count()
+        .get_result(&mut *app.conn())
+        .unwrap();
+    assert_eq!(
+        audited, 1,
+        "the refused changes leave no trace; the accepted one does"
+    );
+}

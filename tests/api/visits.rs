@@ -399,25 +399,18 @@ async fn a_county_sets_its_own_thresholds_and_visits_are_checked_against_them() 
     assert_eq!(thresholds["far_from_household_m"], 200.0);
 
     thresholds["far_from_household_m"] = json!(5000.0);
-    let put = |token: String, body: Value| {
-        let app = &app;
-        let path = &path;
-        async move {
-            app.send(app.request(reqwest::Method::PUT, path, &token).json(&body))
-                .await
-        }
-    };
-    put(app.token("reviewer").await, thresholds.clone())
+    app.put_json(&path, &app.token("reviewer").await, &thresholds)
         .await
         .expect_error(403, "forbidden");
     let mut bad = thresholds.clone();
     bad["similar_max_bits"] = json!(64);
-    let details = put(county.clone(), bad)
+    let details = app
+        .put_json(&path, &county, &bad)
         .await
         .expect_error(422, "thresholds_invalid")
         .clone();
     assert_eq!(details["fields"], json!(["similar_max_bits"]));
-    put(county.clone(), thresholds.clone()).await.expect(200);
+    app.put_json(&path, &county, &thresholds).await.expect(200);
     assert_eq!(app.get(&path, &token).await.expect(200), &thresholds);
 
     // ~2.2 km from home: outside the village, but no longer "far" for this county.
