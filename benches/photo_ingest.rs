@@ -1,76 +1,75 @@
-//! Per-photo ingest cost on a 12 MP phone-like JPEG, stage by stage, against the naive
-//! pipeline (full-resolution decode, dHash by resizing the full picture, `imageops`
-//! thumbnail). Before the criterion groups it prints the file, the peak heap of each pipeline
-//! and an interleaved side-by-side ratio, since these machines are noisy.
+//! Per-photo ingest cost on 12 MP phone-like JPEGs (two baseline scenes, one held sideways,
+//! and a progressive one), against the decode floor and a naive pipeline, all in one run:
+//! - floor: libjpeg-turbo's 1/8 DCT-scaled decode alone (with `--features turbojpeg`);
+//! - pipeline: digest, header and EXIF, scaled decode, orientation, dHash ×4, thumbnail, with
+//!   each codec built in (pure Rust always; libjpeg-turbo with the feature);
+//! - naive: full-resolution `image` decode, dHash by resizing it, `imageops` thumbnail.
 //!
-//! `cargo bench --bench photo_ingest -- --warm-up-time 1 --measurement-time 4 --sample-size 10`
+//! Before the criterion groups it prints each photo, the peak heap per pipeline and medians
+//! of interleaved rounds as ratios, since these machines are noisy.
+//!
+//! `cargo bench --bench photo_ingest [--features turbojpeg] -- --warm-up-time 1 --measurement-time 4 --sample-size 10`
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::heap_use;
 use criterion::Criterion;
 use dibao::photos::fixtures::{PhotoSpec, phone_jpeg};
-use dibao::photos::{Limits, analyse, decode_scaled, inspect, sha256_hex};
+use dibao::photos::{Codec, Limits, analyse_with, decode_scaled, inspect, sha256_hex};
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::{self, FilterType};
 
-/// Counts live heap bytes (all threads: jpeg-decoder works on helper threads) and their peak.
-struct PeakAlloc;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(bytes: usize) {
-    let live = LIVE.fetch_add(bytes, Ordering::Relaxed) + bytes;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; only counters are added.
-unsafe impl GlobalAlloc for PeakAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        grew(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > layout.size() {
-            grew(new_size - layout.size());
-        } else {
-            LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
-        }
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod common;
 
 #[global_allocator]
-static ALLOCATOR: PeakAlloc = PeakAlloc;
+static ALLOCATOR: common::PeakAlloc = common::PeakAlloc;
 
-/// Heap bytes allocated at the peak of `f`, beyond what was live before it.
-fn peak_heap(f: impl FnOnce()) -> usize {
-    let before = LIVE.load(Ordering::Relaxed);
-    PEAK.store(before, Ordering::Relaxed);
-    f();
-    PEAK.load(Ordering::Relaxed) - before
+struct Photo {
+    name: &'static str,
+    bytes: Vec<u8>,
 }
 
-/// Digest, header and EXIF, scaled decode, orientation, dHash ×4, thumbnail.
-fn pipeline(photo: &[u8]) -> (String, u64, usize) {
+fn photos() -> Vec<Photo> {
+    let phone = |scene, orientation, progressive| {
+        phone_jpeg(&PhotoSpec {
+            width: 4000,
+            height: 3000,
+            quality: 90,
+            scene,
+            orientation: Some(orientation),
+            progressive,
+            ..PhotoSpec::default()
+        })
+    };
+    vec![
+        Photo {
+            name: "baseline",
+            bytes: phone(1, 1, false),
+        },
+        Photo {
+            name: "baseline_sideways",
+            bytes: phone(2, 6, false),
+        },
+        Photo {
+            name: "progressive",
+            bytes: phone(3, 1, true),
+        },
+    ]
+}
+
+/// What each contender returns, so nothing is optimised away.
+type Outcome = (String, u64, usize);
+
+fn pipeline(codec: Codec, photo: &[u8]) -> Outcome {
     let digest = sha256_hex(photo);
     let inspected = inspect(photo, &Limits::default()).expect("fixture is accepted");
-    let analysis = analyse(photo, &inspected).expect("fixture decodes");
+    let analysis = analyse_with(codec, photo, &inspected).expect("fixture decodes");
     (digest, analysis.dhash, analysis.thumbnail.jpeg.len())
 }
 
-/// The same outputs the obvious way: full decode with `image`, dHash from a resize of the full
-/// picture, `imageops::thumbnail`.
-fn naive(photo: &[u8]) -> (String, u64, usize) {
+/// The same outputs the obvious way.
+fn naive(photo: &[u8]) -> Outcome {
     let digest = sha256_hex(photo);
     let _ = inspect(photo, &Limits::default()).expect("fixture is accepted");
     let full = image::load_from_memory(photo).expect("fixture decodes");
@@ -88,70 +87,121 @@ fn naive(photo: &[u8]) -> (String, u64, usize) {
     (digest, dhash, jpeg.len())
 }
 
+/// libjpeg-turbo decoding 1/8 of each side, nothing else: what any pixel check costs at least.
+#[cfg(feature = "turbojpeg")]
+fn floor(photo: &[u8]) -> Outcome {
+    let scale = turbojpeg::ScalingFactor::new(1, 8);
+    let mut decompressor = turbojpeg::Decompressor::new().expect("libjpeg-turbo starts");
+    decompressor
+        .set_scaling_factor(scale)
+        .expect("1/8 is offered");
+    let header = decompressor
+        .read_header(photo)
+        .expect("fixture has a header")
+        .scaled(scale);
+    let mut pixels = vec![0; header.width * header.height * 3];
+    decompressor
+        .decompress(
+            photo,
+            turbojpeg::Image {
+                pixels: pixels.as_mut_slice(),
+                width: header.width,
+                pitch: header.width * 3,
+                height: header.height,
+                format: turbojpeg::PixelFormat::RGB,
+            },
+        )
+        .expect("fixture decodes");
+    (String::new(), u64::from(pixels[0]), pixels.len())
+}
+
+type Contender = (&'static str, fn(&[u8]) -> Outcome);
+
+/// The contenders, the floor first when it is built in.
+fn contenders() -> Vec<Contender> {
+    let pure: Contender = ("pipeline_pure_rust", |p| pipeline(Codec::PureRust, p));
+    let naive: Contender = ("naive", naive);
+    #[cfg(feature = "turbojpeg")]
+    return vec![
+        ("floor", floor),
+        pure,
+        ("pipeline_libjpeg_turbo", |p| {
+            pipeline(Codec::LibjpegTurbo, p)
+        }),
+        naive,
+    ];
+    #[cfg(not(feature = "turbojpeg"))]
+    vec![pure, naive]
+}
+
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort_unstable();
     samples[samples.len() / 2]
 }
 
-/// Alternates the two pipelines so drift on a shared machine hits both alike.
-fn side_by_side(photo: &[u8], rounds: usize) {
-    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+/// Runs the contenders in turn, round after round, so drift hits all alike; prints medians
+/// and each one's ratio to the first (the floor when built in).
+fn side_by_side(photo: &Photo, rounds: usize) {
+    let contenders = contenders();
+    let mut samples = vec![Vec::new(); contenders.len()];
     for _ in 0..rounds {
-        let t = Instant::now();
-        black_box(pipeline(black_box(photo)));
-        ours.push(t.elapsed());
-        let t = Instant::now();
-        black_box(naive(black_box(photo)));
-        theirs.push(t.elapsed());
+        for ((_, run), times) in contenders.iter().zip(&mut samples) {
+            let t = Instant::now();
+            black_box(run(black_box(&photo.bytes)));
+            times.push(t.elapsed());
+        }
     }
-    let (ours, theirs) = (median(ours), median(theirs));
+    let medians: Vec<Duration> = samples.into_iter().map(median).collect();
+    let (first, base) = (contenders[0].0, medians[0].as_secs_f64());
+    let line: Vec<String> = contenders
+        .iter()
+        .zip(&medians)
+        .map(|((name, _), m)| format!("{name} {m:.1?} ({:.2}x)", m.as_secs_f64() / base))
+        .collect();
     println!(
-        "side by side, median of {rounds}: pipeline {ours:.1?}, naive {theirs:.1?}, \
-         pipeline/naive = {:.2} (naive is {:.1}x slower)",
-        ours.as_secs_f64() / theirs.as_secs_f64(),
-        theirs.as_secs_f64() / ours.as_secs_f64()
+        "{}: median of {rounds}, ratio to {first}: {}",
+        photo.name,
+        line.join(", ")
     );
 }
 
 fn main() {
-    let photo = phone_jpeg(&PhotoSpec {
-        width: 4000,
-        height: 3000,
-        quality: 90,
-        ..PhotoSpec::default()
-    });
-    println!(
-        "photo: 4000x3000 baseline 4:2:0 quality 90, {:.2} MB",
-        photo.len() as f64 / 1e6
-    );
-    let ours = peak_heap(|| {
-        black_box(pipeline(&photo));
-    });
-    let theirs = peak_heap(|| {
-        black_box(naive(&photo));
-    });
-    println!(
-        "peak heap per photo (input excluded): pipeline {:.1} MB, naive {:.1} MB",
-        ours as f64 / 1e6,
-        theirs as f64 / 1e6
-    );
-    side_by_side(&photo, 10);
+    let photos = photos();
+    for photo in &photos {
+        let heaps: Vec<String> = contenders()
+            .iter()
+            .map(|(name, run)| {
+                let heap = heap_use(|| black_box(run(&photo.bytes))).peak;
+                format!("{name} {:.1} MB", heap as f64 / 1e6)
+            })
+            .collect();
+        println!(
+            "{}: 4000x3000 quality 90, {:.2} MB; peak heap (input excluded): {}",
+            photo.name,
+            photo.bytes.len() as f64 / 1e6,
+            heaps.join(", ")
+        );
+    }
+    for photo in &photos {
+        side_by_side(photo, 10);
+    }
 
     let mut c = Criterion::default().configure_from_args();
     let limits = Limits::default();
-    let inspected = inspect(&photo, &limits).expect("fixture is accepted");
-    let scaled = decode_scaled(&photo, &inspected).expect("fixture decodes");
+    let baseline = &photos[0].bytes;
+    let inspected = inspect(baseline, &limits).expect("fixture is accepted");
+    let scaled = decode_scaled(baseline, &inspected).expect("fixture decodes");
     let upright = scaled.clone().upright(inspected.orientation);
     {
         let mut g = c.benchmark_group("stages_12mp");
-        g.bench_function("sha256", |b| b.iter(|| sha256_hex(black_box(&photo))));
+        g.bench_function("sha256", |b| b.iter(|| sha256_hex(black_box(baseline))));
         g.bench_function("inspect_header_exif", |b| {
-            b.iter(|| inspect(black_box(&photo), &limits))
+            b.iter(|| inspect(black_box(baseline), &limits))
         });
         g.bench_function("decode_scaled_1_8", |b| {
-            b.iter(|| decode_scaled(black_box(&photo), &inspected))
+            b.iter(|| decode_scaled(black_box(baseline), &inspected))
         });
-        // Orientation 6 (a quarter turn) is the costliest; the photo itself is upright.
+        // Orientation 6 (a quarter turn) is the costliest.
         g.bench_function("orient_and_dhash_x4", |b| {
             b.iter(|| black_box(scaled.clone()).upright(6).dhash_rotations())
         });
@@ -160,10 +210,11 @@ fn main() {
         });
         g.finish();
     }
-    {
-        let mut g = c.benchmark_group("whole_12mp");
-        g.bench_function("pipeline", |b| b.iter(|| pipeline(black_box(&photo))));
-        g.bench_function("naive", |b| b.iter(|| naive(black_box(&photo))));
+    for photo in &photos {
+        let mut g = c.benchmark_group(format!("whole_12mp_{}", photo.name));
+        for (name, run) in contenders() {
+            g.bench_function(name, |b| b.iter(|| run(black_box(&photo.bytes))));
+        }
         g.finish();
     }
     c.final_summary();

@@ -60,6 +60,8 @@ pub struct PhotoSpec {
     /// Scene seed: different seeds are different "houses".
     pub scene: u64,
     pub quality: u8,
+    /// Progressive (as some phones and most web tools write) rather than baseline; colour only.
+    pub progressive: bool,
     pub color: FixtureColor,
     pub edits: Vec<Edit>,
     /// EXIF Orientation. For 2-8 the pixels are stored turned the way a camera held that way
@@ -84,6 +86,7 @@ impl Default for PhotoSpec {
             height: 768,
             scene: 1,
             quality: 90,
+            progressive: false,
             color: FixtureColor::Color,
             edits: Vec::new(),
             orientation: Some(1),
@@ -111,7 +114,11 @@ pub fn phone_jpeg(spec: &PhotoSpec) -> Vec<u8> {
         Some(o @ 2..=8) => picture.stored_for_orientation(o),
         _ => picture,
     };
-    let jpeg = encode(&stored, spec.quality, spec.color);
+    let jpeg = if spec.progressive {
+        encode_progressive(&stored, spec.quality)
+    } else {
+        encode(&stored, spec.quality, spec.color)
+    };
     match exif_block(spec) {
         Some(tiff) => splice_exif(&jpeg, &tiff),
         None => jpeg,
@@ -548,6 +555,25 @@ struct Component {
     table: usize,
     plane: Vec<u8>,
     stride: usize,
+}
+
+/// Progressive 4:2:0 colour through the jpeg-encoder crate: spectral selection and
+/// successive approximation are more than this module's own baseline encoder should carry.
+fn encode_progressive(picture: &Picture, quality: u8) -> Vec<u8> {
+    let mut jpeg = Vec::new();
+    let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, quality);
+    encoder.set_progressive(true);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    let side = |v: u32| u16::try_from(v).expect("fixture sides fit in a JPEG frame");
+    encoder
+        .encode(
+            &picture.rgb,
+            side(picture.width),
+            side(picture.height),
+            jpeg_encoder::ColorType::Rgb,
+        )
+        .expect("fixture encodes");
+    jpeg
 }
 
 fn encode(picture: &Picture, quality: u8, color: FixtureColor) -> Vec<u8> {

@@ -146,19 +146,6 @@ pub(crate) fn scale_denominator(width: u32, height: u32) -> u8 {
         .unwrap_or(1)
 }
 
-/// Decodes at reduced scale, turns the picture upright, and computes the dHash and the
-/// thumbnail. `inspected` must come from [`inspect`] on the same bytes.
-pub fn analyse(bytes: &[u8], inspected: &Inspected) -> Result<Analysis, PhotoError> {
-    let image = decode_scaled(bytes, inspected)?.upright(inspected.orientation);
-    let dhash_rotations = image.dhash_rotations();
-    Ok(Analysis {
-        dhash: dhash_rotations[0],
-        dhash_rotations,
-        thumbnail: image.thumbnail(),
-        scale_denominator: image.scale_denominator,
-    })
-}
-
 /// A picture decoded at reduced scale, to RGB or luma. The steps of [`analyse`], public so
 /// each can be measured on its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,9 +186,80 @@ impl ScaledImage {
     }
 }
 
-/// Decodes with DCT scaling (see [`scale_denominator`]) and refuses damaged data: jpeg-decoder,
-/// unlike `image`/zune-jpeg, reports a scan that runs out of bytes.
+/// Which library does the scaled decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Codec {
+    /// jpeg-decoder: needs nothing but cargo.
+    PureRust,
+    /// The system's libjpeg-turbo, for colour and grayscale files (CMYK stays pure Rust).
+    #[cfg(feature = "turbojpeg")]
+    LibjpegTurbo,
+}
+
+impl Default for Codec {
+    /// libjpeg-turbo when the service is built with it. One deployment should hash with one
+    /// codec: their scaled pixels differ slightly, and so may a dHash bit or two.
+    fn default() -> Self {
+        #[cfg(feature = "turbojpeg")]
+        return Codec::LibjpegTurbo;
+        #[cfg(not(feature = "turbojpeg"))]
+        Codec::PureRust
+    }
+}
+
+/// Decodes with DCT scaling (see [`scale_denominator`]) and refuses damaged data, with the
+/// default [`Codec`].
 pub fn decode_scaled(bytes: &[u8], inspected: &Inspected) -> Result<ScaledImage, PhotoError> {
+    decode_scaled_with(Codec::default(), bytes, inspected)
+}
+
+/// [`decode_scaled`] with a chosen codec (the benchmarks compare them in one run).
+pub fn decode_scaled_with(
+    codec: Codec,
+    bytes: &[u8],
+    inspected: &Inspected,
+) -> Result<ScaledImage, PhotoError> {
+    let denominator = scale_denominator(inspected.width, inspected.height);
+    let size = (inspected.width, inspected.height);
+    let raster = match codec {
+        #[cfg(feature = "turbojpeg")]
+        Codec::LibjpegTurbo if inspected.color != ColorModel::Cmyk => {
+            let grayscale = inspected.color == ColorModel::Grayscale;
+            super::turbo::decode(bytes, size, grayscale, denominator)?
+        }
+        _ => decode_pure(bytes, size, denominator)?,
+    };
+    Ok(ScaledImage {
+        raster,
+        scale_denominator: denominator,
+    })
+}
+
+/// Decodes at reduced scale, turns the picture upright, and computes the dHash and the
+/// thumbnail. `inspected` must come from [`inspect`] on the same bytes.
+pub fn analyse(bytes: &[u8], inspected: &Inspected) -> Result<Analysis, PhotoError> {
+    analyse_with(Codec::default(), bytes, inspected)
+}
+
+/// [`analyse`] with a chosen codec.
+pub fn analyse_with(
+    codec: Codec,
+    bytes: &[u8],
+    inspected: &Inspected,
+) -> Result<Analysis, PhotoError> {
+    let image = decode_scaled_with(codec, bytes, inspected)?.upright(inspected.orientation);
+    let dhash_rotations = image.dhash_rotations();
+    Ok(Analysis {
+        dhash: dhash_rotations[0],
+        dhash_rotations,
+        thumbnail: image.thumbnail(),
+        scale_denominator: image.scale_denominator,
+    })
+}
+
+/// The pure-Rust decode: jpeg-decoder, unlike `image`/zune-jpeg, reports a scan that runs out
+/// of bytes.
+fn decode_pure(bytes: &[u8], size: (u32, u32), denominator: u8) -> Result<Raster, PhotoError> {
     let header = read_header(bytes, u64::MAX)?;
     let mut decoder = Decoder::new(GuardedReader::new(
         bytes,
@@ -211,12 +269,11 @@ pub fn decode_scaled(bytes: &[u8], inspected: &Inspected) -> Result<ScaledImage,
     let info = decoder
         .info()
         .ok_or_else(|| PhotoError::corrupt("no frame header"))?;
-    if (u32::from(info.width), u32::from(info.height)) != (inspected.width, inspected.height) {
+    if (u32::from(info.width), u32::from(info.height)) != size {
         return Err(PhotoError::corrupt(
             "frame size differs from the inspected one",
         ));
     }
-    let denominator = scale_denominator(inspected.width, inspected.height);
     let (out_w, out_h) = decoder
         .scale(
             info.width.div_ceil(u16::from(denominator)),
@@ -243,14 +300,11 @@ pub fn decode_scaled(bytes: &[u8], inspected: &Inspected) -> Result<ScaledImage,
             });
         }
     };
-    Ok(ScaledImage {
-        raster: Raster {
-            width: out_w,
-            height: out_h,
-            channels,
-            data,
-        },
-        scale_denominator: denominator,
+    Ok(Raster {
+        width: out_w,
+        height: out_h,
+        channels,
+        data,
     })
 }
 

@@ -19,12 +19,14 @@ mod pixels;
 pub mod signature;
 pub mod storage;
 pub mod store;
+#[cfg(feature = "turbojpeg")]
+mod turbo;
 pub mod uploads;
 
 pub use error::PhotoError;
 pub use ingest::{
-    Analysis, ColorModel, Inspected, Limits, ScaledImage, THUMBNAIL_LONG_SIDE, analyse,
-    decode_scaled, inspect, sha256_hex,
+    Analysis, Codec, ColorModel, Inspected, Limits, ScaledImage, THUMBNAIL_LONG_SIDE, analyse,
+    analyse_with, decode_scaled, decode_scaled_with, inspect, sha256_hex,
 };
 pub use metadata::{CaptureTime, Gps, GpsProblem};
 pub use pixels::{Thumbnail, hamming};

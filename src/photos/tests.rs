@@ -221,6 +221,24 @@ fn a_grayscale_jpeg_is_accepted_with_a_grayscale_thumbnail() {
     assert!(hamming(analysis.dhash, dhash_of(original())) <= 2);
 }
 
+#[test]
+fn a_progressive_photo_is_read_and_hashed_like_its_baseline_twin() {
+    let progressive = phone_jpeg(&spec(|s| s.progressive = true));
+    let (inspected, analysis) = ingest(&progressive).unwrap();
+    assert!(inspected.progressive);
+    assert_eq!(
+        inspected.gps,
+        inspect(original(), &Limits::default()).unwrap().gps
+    );
+    assert!(hamming(analysis.dhash, dhash_of(original())) <= 2);
+    // Cut in the middle of its scans: refused, never a half picture.
+    let cut = &progressive[..progressive.len() / 2];
+    assert!(matches!(
+        refusal(cut),
+        PhotoError::Truncated | PhotoError::Corrupt { .. }
+    ));
+}
+
 // ---- EXIF ---------------------------------------------------------------------------------
 
 #[test]

@@ -1,0 +1,61 @@
+//! The optional libjpeg-turbo decoder (`--features turbojpeg`, linking the system's
+//! libturbojpeg through pkg-config): the same 1/N DCT-scaled decode as jpeg-decoder's, closer
+//! to the floor. CMYK files (never from a phone camera) stay with jpeg-decoder.
+
+use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
+
+use super::error::PhotoError;
+use super::pixels::Raster;
+
+/// Decodes a grayscale or colour JPEG at 1/`denominator` of each side. libjpeg-turbo reports
+/// a scan that runs out of data (its warnings count as errors in the TurboJPEG API).
+pub(crate) fn decode(
+    bytes: &[u8],
+    (width, height): (u32, u32),
+    grayscale: bool,
+    denominator: u8,
+) -> Result<Raster, PhotoError> {
+    let mut decompressor = Decompressor::new().map_err(refused)?;
+    let scale = ScalingFactor::new(1, usize::from(denominator));
+    let header = decompressor.read_header(bytes).map_err(refused)?;
+    if (header.width, header.height) != (width as usize, height as usize) {
+        return Err(PhotoError::corrupt(
+            "frame size differs from the inspected one",
+        ));
+    }
+    let scaled = header.scaled(scale);
+    decompressor.set_scaling_factor(scale).map_err(refused)?;
+    let (format, channels) = if grayscale {
+        (PixelFormat::GRAY, 1)
+    } else {
+        (PixelFormat::RGB, 3)
+    };
+    let mut data = vec![0; scaled.width * scaled.height * channels];
+    decompressor
+        .decompress(
+            bytes,
+            Image {
+                pixels: data.as_mut_slice(),
+                width: scaled.width,
+                pitch: scaled.width * channels,
+                height: scaled.height,
+                format,
+            },
+        )
+        .map_err(refused)?;
+    Ok(Raster {
+        width: scaled.width as u32,
+        height: scaled.height as u32,
+        channels,
+        data,
+    })
+}
+
+fn refused(e: turbojpeg::Error) -> PhotoError {
+    let reason = e.to_string();
+    if reason.contains("Premature end") {
+        PhotoError::Truncated
+    } else {
+        PhotoError::corrupt(reason)
+    }
+}
