@@ -3,8 +3,6 @@
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
-use image::ExtendedColorType;
-use image::codecs::jpeg::JpegEncoder;
 
 /// Interleaved 8-bit pixels, 1 (luma) or 3 (RGB) channels.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,13 +201,14 @@ pub(crate) fn thumbnail(
     let (width, height) = (scaled(upright.width), scaled(upright.height));
     let small = upright.resized(width, height, FilterType::Lanczos3, resizer);
     let color = if small.channels == 1 {
-        ExtendedColorType::L8
+        jpeg_encoder::ColorType::Luma
     } else {
-        ExtendedColorType::Rgb8
+        jpeg_encoder::ColorType::Rgb
     };
+    // jpeg-encoder: a few times faster than `image`'s encoder on the same raster.
     let mut jpeg = Vec::with_capacity(32 * 1024);
-    JpegEncoder::new_with_quality(&mut jpeg, quality)
-        .encode(&small.data, width, height, color)
+    jpeg_encoder::Encoder::new(&mut jpeg, quality)
+        .encode(&small.data, width as u16, height as u16, color)
         .expect("encoding a small in-memory raster cannot fail");
     Thumbnail {
         jpeg,
