@@ -28,7 +28,12 @@ enum Command {
     /// Apply pending database migrations and exit.
     Migrate,
     /// Load the demo county into an empty database (the only way to seed PostgreSQL).
-    Demo,
+    Demo {
+        /// Instead of the small demo, generate 洪湖市 at scale with this many households
+        /// (up to 1,000,000: 20 townships of 15 villages, a tenth with open cases).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        households: Option<u64>,
+    },
     /// Import households from a CSV file (one row per member); see README for the columns.
     ImportHouseholds {
         file: PathBuf,
@@ -80,7 +85,10 @@ fn main() -> anyhow::Result<()> {
             println!("{applied} migration(s) applied");
             Ok(())
         }
-        Command::Demo => demo(&cli.settings),
+        Command::Demo { households } => match households {
+            Some(households) => generate(&cli.settings, households),
+            None => demo(&cli.settings),
+        },
         Command::ImportHouseholds {
             file,
             skip_bad_rows,
@@ -125,7 +133,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let bind = settings.bind.clone();
     let app = Application::build(settings).await?;
     if let Some(logins) = &app.demo_logins {
-        print_logins(logins);
+        print_logins(logins, DEMO_ACCOUNTS);
     }
     tracing::info!(port = app.port(), "listening");
     println!("Serving on http://{bind}  (API reference: http://{bind}/api-docs)");
@@ -133,7 +141,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_logins(logins: &[dibao::demo::Login]) {
+const DEMO_ACCOUNTS: &str = "(coordinators coord01 … coord10, one per village, share the password)";
+
+fn print_logins(logins: &[dibao::demo::Login], others: &str) {
     println!(
         "Demo county 洪湖市 loaded. Log in with any of these (password: {}):",
         dibao::demo::DEMO_PASSWORD
@@ -146,15 +156,47 @@ fn print_logins(logins: &[dibao::demo::Login]) {
             login.jurisdiction
         );
     }
-    println!("  (coordinators coord01 … coord10, one per village, share the password)");
+    println!("  {others}");
 }
 
 fn demo(settings: &Settings) -> anyhow::Result<()> {
     let (db, _) = open_db(settings)?;
     match dibao::demo::seed_if_empty(&db)? {
-        Some(logins) => print_logins(&logins),
+        Some(logins) => print_logins(&logins, DEMO_ACCOUNTS),
         None => println!("The database already has jurisdictions; the demo was not loaded."),
     }
+    Ok(())
+}
+
+fn generate(settings: &Settings, households: u64) -> anyhow::Result<()> {
+    let (db, _) = open_db(settings)?;
+    let bar = indicatif::ProgressBar::new(households);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} households {elapsed} (eta {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let households = usize::try_from(households)?;
+    let generated = dibao::demo::scale::generate_if_empty(&db, households, &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    let Some(generated) = generated else {
+        println!("The database already has jurisdictions; nothing was generated.");
+        return Ok(());
+    };
+    println!(
+        "Generated in {:.1} s: {}",
+        started.elapsed().as_secs_f64(),
+        serde_json::to_string(&generated)?
+    );
+    print_logins(
+        &generated.logins,
+        &format!(
+            "(reviewer02 … reviewer{:02}: one per township; coord001 … coord{:03}: one per village)",
+            generated.townships, generated.villages
+        ),
+    );
     Ok(())
 }
 

@@ -127,7 +127,9 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub(crate) fn of_path(path: &str) -> Scope {
+    /// The subtree of the node at `path`: what staff bound to that node see. Public for
+    /// tools that already hold the database (benchmarks); requests get theirs from the login.
+    pub fn of_path(path: &str) -> Scope {
         Scope {
             path: path.to_owned(),
         }

@@ -186,7 +186,8 @@ fn record(
     )
 }
 
-fn deadline(calendar: &Calendar, now: DateTime<Utc>, state: State) -> Option<NaiveDateTime> {
+/// When the step that starts in `state` at `now` is due, if it has a deadline of its own.
+pub fn deadline(calendar: &Calendar, now: DateTime<Utc>, state: State) -> Option<NaiveDateTime> {
     state
         .sla_workdays()
         .map(|days| calendar.deadline(now, days).naive_utc())

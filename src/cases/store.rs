@@ -8,15 +8,15 @@ use diesel::sql_types::{Bool, Integer, Text, Timestamp};
 
 use super::lifecycle::{Kind, TOWNSHIP_QUEUE};
 use crate::auth::Scope;
-use crate::db::DbConn;
 use crate::db::schema::{
     appraisals, case_events, cases, confirmation_delegations, households, jurisdictions, members,
     notices, objections,
 };
+use crate::db::{DbConn, insert_rows};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = cases, treat_none_as_null = true)]
+#[diesel(table_name = cases, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct CaseRow {
     pub id: String,
     pub household_id: String,
@@ -135,10 +135,12 @@ pub fn approvals_in_force(
 
 /// Raw diesel result, so a second open case (the unique index) can be told apart.
 pub fn insert(conn: &mut DbConn, row: &CaseRow) -> QueryResult<()> {
-    diesel::insert_into(cases::table)
-        .values(row)
-        .execute(conn)
-        .map(drop)
+    insert_many(conn, std::slice::from_ref(row))
+}
+
+/// Rows in one multi-row statement (a bulk load's).
+pub fn insert_many(conn: &mut DbConn, rows: &[CaseRow]) -> QueryResult<()> {
+    insert_rows!(conn, cases::table, rows).map(drop)
 }
 
 /// A case with its village's path, for the caller's scope check.
@@ -221,7 +223,7 @@ pub fn release(conn: &mut DbConn, id: &str, user_id: &str) -> ApiResult<bool> {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = case_events)]
+#[diesel(table_name = case_events, treat_none_as_default_value = false)]
 pub struct EventRow {
     pub id: String,
     pub case_id: String,
@@ -235,9 +237,12 @@ pub struct EventRow {
 }
 
 pub fn add_event(conn: &mut DbConn, row: &EventRow) -> ApiResult<()> {
-    diesel::insert_into(case_events::table)
-        .values(row)
-        .execute(conn)?;
+    add_events(conn, std::slice::from_ref(row))
+}
+
+/// Rows in one multi-row statement (a bulk load's).
+pub fn add_events(conn: &mut DbConn, rows: &[EventRow]) -> ApiResult<()> {
+    insert_rows!(conn, case_events::table, rows)?;
     Ok(())
 }
 

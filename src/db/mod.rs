@@ -185,6 +185,23 @@ pub fn write_transaction<T>(
     })
 }
 
+/// A multi-row INSERT, run on the connection underneath: diesel's `MultiConnection` writes one
+/// row a statement, and a bulk load writes thousands. The rows' `Insertable` needs
+/// `treat_none_as_default_value = false`: SQLite has no DEFAULT inside a multi-row VALUES.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr) => {
+        match $conn {
+            $crate::db::DbConn::Postgres(conn) => {
+                diesel::insert_into($table).values($rows).execute(conn)
+            }
+            $crate::db::DbConn::Sqlite(conn) => {
+                diesel::insert_into($table).values($rows).execute(conn)
+            }
+        }
+    };
+}
+pub(crate) use insert_rows;
+
 /// Whether a diesel error is a unique-constraint violation (a lost race on an insert).
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     matches!(

@@ -1,6 +1,7 @@
 //! Deterministic demo dataset: one county-level city (洪湖市) with three
-//! townships, ten villages and 200 households. Pure data; loading it into the
-//! database is done elsewhere.
+//! townships, ten villages and 200 households, or the same city scaled up to
+//! 20 townships of 15 villages ([`ScaledCounty`]). Pure data; loading it into
+//! the database is done elsewhere.
 //!
 //! Township names are real Honghu towns and their centres are approximate;
 //! the township and village codes and the village names are plausible
@@ -189,9 +190,9 @@ pub fn demo_county(seed: u64) -> DemoCounty {
                 Some(&ring),
             ));
             villages.push(Village {
-                code,
-                name,
-                township: township.name,
+                code: code.to_owned(),
+                name: name.to_owned(),
+                township: township.name.to_owned(),
                 polygon: Polygon::new(LineString::from(ring), vec![]),
             });
         }
@@ -199,6 +200,7 @@ pub fn demo_county(seed: u64) -> DemoCounty {
 
     let mut ids = HashSet::new();
     let mut addresses = HashSet::new();
+    let doors = Doors::for_households(HOUSEHOLDS_PER_VILLAGE);
     let mut households = Vec::with_capacity(villages.len() * HOUSEHOLDS_PER_VILLAGE);
     for village in &villages {
         for number in 1..=HOUSEHOLDS_PER_VILLAGE {
@@ -206,6 +208,7 @@ pub fn demo_county(seed: u64) -> DemoCounty {
                 &mut rng,
                 village,
                 number,
+                doors,
                 &mut ids,
                 &mut addresses,
             ));
@@ -217,10 +220,180 @@ pub fn demo_county(seed: u64) -> DemoCounty {
     }
 }
 
+/// Township-level divisions of 洪湖市 for a scaled county: the demo's three first (with the
+/// demo's codes, so its logins keep their townships), then the city's other towns,
+/// sub-districts and farms. Names are real; codes are inventions like the demo's.
+const SCALED_TOWNSHIPS: [(&str, &str); 20] = [
+    ("421083105000", "峰口镇"),
+    ("421083106000", "曹市镇"),
+    ("421083107000", "府场镇"),
+    ("421083001000", "新堤街道"),
+    ("421083002000", "滨湖街道"),
+    ("421083101000", "螺山镇"),
+    ("421083102000", "乌林镇"),
+    ("421083103000", "龙口镇"),
+    ("421083104000", "燕窝镇"),
+    ("421083108000", "戴家场镇"),
+    ("421083109000", "瞿家湾镇"),
+    ("421083110000", "沙口镇"),
+    ("421083111000", "万全镇"),
+    ("421083112000", "汊河镇"),
+    ("421083113000", "黄家口镇"),
+    ("421083114000", "新滩镇"),
+    ("421083200000", "老湾回族乡"),
+    ("421083400000", "大同湖管理区"),
+    ("421083401000", "大沙湖管理区"),
+    ("421083402000", "小港管理区"),
+];
+/// Scaled village names are one of these and one of the next, e.g. 永丰村: 300 names.
+const VILLAGE_NAME_HEADS: [&str; 20] = [
+    "新", "红", "永", "胜", "和", "东", "先", "光", "联", "建", "幸", "长", "大", "双", "三", "太",
+    "兴", "民", "团", "富",
+];
+const VILLAGE_NAME_TAILS: [&str; 15] = [
+    "河", "星", "合", "利", "丰", "平", "风", "锋", "明", "华", "福", "安", "湖", "岭", "洲",
+];
+/// The largest scaled county: every township and every village name used once.
+pub const MAX_SCALED_TOWNSHIPS: usize = SCALED_TOWNSHIPS.len();
+pub const MAX_SCALED_VILLAGES_PER_TOWNSHIP: usize = VILLAGE_NAME_TAILS.len();
+/// A scaled county's villages each sit in a square cell this wide, townships in blocks of
+/// cells. Village polygons reach at most 1.25 km from their centre, so neither overlap.
+const CELL_KM: f64 = 3.0;
+/// A scaled township's outline keeps this far inside its block, so neighbours do not touch.
+const TOWNSHIP_MARGIN_KM: f64 = 0.1;
+/// South-west corner of the scaled county, near the real 洪湖市.
+const SCALED_ORIGIN: Coord = Coord { x: 113.15, y: 29.6 };
+
+/// A county of `townships × villages_per_township` villages laid out in a grid, whose
+/// households are drawn village by village (a million of them never sit in memory at once).
+pub struct ScaledCounty {
+    /// Parents always come before their children.
+    pub jurisdictions: Vec<DemoJurisdiction>,
+    villages: Vec<Village>,
+    rng: ChaCha8Rng,
+    ids: HashSet<u64>,
+}
+
+impl ScaledCounty {
+    /// # Panics
+    /// Beyond [`MAX_SCALED_TOWNSHIPS`] or [`MAX_SCALED_VILLAGES_PER_TOWNSHIP`].
+    pub fn new(seed: u64, townships: usize, villages_per_township: usize) -> ScaledCounty {
+        assert!(
+            (1..=MAX_SCALED_TOWNSHIPS).contains(&townships)
+                && (1..=MAX_SCALED_VILLAGES_PER_TOWNSHIP).contains(&villages_per_township),
+            "a scaled county has 1–{MAX_SCALED_TOWNSHIPS} townships of 1–{MAX_SCALED_VILLAGES_PER_TOWNSHIP} villages"
+        );
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut names: Vec<String> = VILLAGE_NAME_HEADS
+            .iter()
+            .flat_map(|head| {
+                VILLAGE_NAME_TAILS
+                    .iter()
+                    .map(move |tail| format!("{head}{tail}村"))
+            })
+            .collect();
+        names.shuffle(&mut rng);
+        let mut names = names.into_iter();
+
+        let block_cells = (villages_per_township as f64).sqrt().ceil() as usize;
+        let block_columns = (townships as f64).sqrt().ceil() as usize;
+        let block_rows = townships.div_ceil(block_columns);
+        let block_km = block_cells as f64 * CELL_KM;
+        let corner = |east_km: f64, north_km: f64| offset(SCALED_ORIGIN, east_km, north_km);
+        let rectangle = |west: f64, south: f64, east: f64, north: f64| {
+            vec![
+                corner(west, south),
+                corner(east, south),
+                corner(east, north),
+                corner(west, north),
+            ]
+        };
+        let county_ring = rectangle(
+            0.0,
+            0.0,
+            block_columns as f64 * block_km,
+            block_rows as f64 * block_km,
+        );
+        let mut jurisdictions = vec![
+            jurisdiction(PROVINCE, "province", None, None),
+            jurisdiction(CITY, "city", Some(PROVINCE.0), None),
+            jurisdiction(COUNTY, "county", Some(CITY.0), Some(&county_ring)),
+        ];
+        let mut villages = Vec::new();
+        for (t, &(township_code, township_name)) in
+            SCALED_TOWNSHIPS.iter().take(townships).enumerate()
+        {
+            let west = (t % block_columns) as f64 * block_km;
+            let south = (t / block_columns) as f64 * block_km;
+            let outline = rectangle(
+                west + TOWNSHIP_MARGIN_KM,
+                south + TOWNSHIP_MARGIN_KM,
+                west + block_km - TOWNSHIP_MARGIN_KM,
+                south + block_km - TOWNSHIP_MARGIN_KM,
+            );
+            jurisdictions.push(jurisdiction(
+                (township_code, township_name),
+                "township",
+                Some(COUNTY.0),
+                Some(&outline),
+            ));
+            for v in 0..villages_per_township {
+                let centre = corner(
+                    west + ((v % block_cells) as f64 + 0.5) * CELL_KM,
+                    south + ((v / block_cells) as f64 + 0.5) * CELL_KM,
+                );
+                let vertices = rng.gen_range(6..=10);
+                let ring = irregular_ring(&mut rng, centre, vertices, VILLAGE_RADIUS_KM);
+                let code = format!("{}{:03}", &township_code[..9], 201 + v);
+                let name = names.next().expect("300 names cover 20 × 15 villages");
+                jurisdictions.push(jurisdiction(
+                    (&code, &name),
+                    "village",
+                    Some(township_code),
+                    Some(&ring),
+                ));
+                villages.push(Village {
+                    code,
+                    name,
+                    township: township_name.to_owned(),
+                    polygon: Polygon::new(LineString::from(ring), vec![]),
+                });
+            }
+        }
+        ScaledCounty {
+            jurisdictions,
+            villages,
+            rng,
+            ids: HashSet::new(),
+        }
+    }
+
+    /// `count` households of the `index`th village, numbered from 1. Call it once per village:
+    /// ID numbers are unique across the county, addresses within the village.
+    pub fn households_of(&mut self, index: usize, count: usize) -> Vec<DemoHousehold> {
+        let village = &self.villages[index];
+        let doors = Doors::for_households(count);
+        let mut addresses = HashSet::with_capacity(count);
+        (1..=count)
+            .map(|number| {
+                household(
+                    &mut self.rng,
+                    village,
+                    number,
+                    doors,
+                    &mut self.ids,
+                    &mut addresses,
+                )
+            })
+            .collect()
+    }
+}
+
+/// A village as households are drawn for it.
 struct Village {
-    code: &'static str,
-    name: &'static str,
-    township: &'static str,
+    code: String,
+    name: String,
+    township: String,
     polygon: Polygon<f64>,
 }
 
@@ -484,11 +657,34 @@ fn add_descendants(
     }
 }
 
+/// How many door numbers a village has to give out: enough that drawing an unused one for
+/// each of its households stays quick however many there are.
+#[derive(Debug, Clone, Copy)]
+struct Doors {
+    /// Village groups (组), each with numbers 1–60.
+    groups: u32,
+    /// Numbers along each town street.
+    street_numbers: u32,
+}
+
+impl Doors {
+    /// The demo's 20 households a village get 12 groups and 120 numbers a street; larger
+    /// villages get more, so the addresses in use stay under half of those that exist.
+    fn for_households(households: usize) -> Doors {
+        let households = u32::try_from(households).unwrap_or(u32::MAX);
+        Doors {
+            groups: households.div_ceil(30).max(12),
+            street_numbers: households.div_ceil(10).max(120),
+        }
+    }
+}
+
 fn household(
     rng: &mut ChaCha8Rng,
     village: &Village,
     number: usize,
-    ids: &mut HashSet<String>,
+    doors: Doors,
+    ids: &mut HashSet<u64>,
     addresses: &mut HashSet<String>,
 ) -> DemoHousehold {
     let plan = plan_family(rng);
@@ -522,9 +718,17 @@ fn household(
     let urban = rng.gen_bool(0.2);
     let address = loop {
         let place = if urban {
-            format!("{}{}号", pick(rng, &STREETS), rng.gen_range(1..=120))
+            format!(
+                "{}{}号",
+                pick(rng, &STREETS),
+                rng.gen_range(1..=doors.street_numbers)
+            )
         } else {
-            format!("{}组{}号", rng.gen_range(1..=12), rng.gen_range(1..=60))
+            format!(
+                "{}组{}号",
+                rng.gen_range(1..=doors.groups),
+                rng.gen_range(1..=60)
+            )
         };
         let address = format!("{}{}{}{place}", COUNTY.1, village.township, village.name);
         if addresses.insert(address.clone()) {
@@ -539,7 +743,7 @@ fn household(
     );
     DemoHousehold {
         reference: format!("H{}-{number:03}", village.code),
-        village_code: village.code.to_owned(),
+        village_code: village.code.clone(),
         head_name: members[0].name.clone(),
         address,
         urban,
@@ -568,7 +772,7 @@ fn member(
     rng: &mut ChaCha8Rng,
     person: &Planned,
     name: String,
-    ids: &mut HashSet<String>,
+    ids: &mut HashSet<u64>,
 ) -> DemoMember {
     let age = person.age;
     let disability_grade = rng.gen_bool(0.1).then(|| rng.gen_range(1..=4));
@@ -609,8 +813,9 @@ fn member(
     }
 }
 
-/// A valid, unused ID number for someone `age` years old on the reference date.
-fn id_number(rng: &mut ChaCha8Rng, age: u32, male: bool, ids: &mut HashSet<String>) -> String {
+/// A valid, unused ID number for someone `age` years old on the reference date. `ids` holds
+/// the first 17 digits of those in use as numbers: a million households' worth stays small.
+fn id_number(rng: &mut ChaCha8Rng, age: u32, male: bool, ids: &mut HashSet<u64>) -> String {
     let reference = reference_date();
     let birthday_this_age = reference
         .with_year(reference.year() - age as i32)
@@ -624,9 +829,9 @@ fn id_number(rng: &mut ChaCha8Rng, age: u32, male: bool, ids: &mut HashSet<Strin
             continue;
         }
         let first17 = format!("{REGION_CODE}{}{sequence:03}", birth.format("%Y%m%d"));
-        let number = format!("{first17}{}", check_character(&first17));
-        if ids.insert(number.clone()) {
-            return number;
+        let key = first17.parse().expect("17 digits fit in a u64");
+        if ids.insert(key) {
+            return format!("{first17}{}", check_character(&first17));
         }
     }
 }

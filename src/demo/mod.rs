@@ -1,6 +1,7 @@
 //! Loads the demo county into an empty database through the same code paths as the API.
 
 pub mod data;
+pub mod scale;
 
 use crate::audit::Actor;
 use crate::auth::{Caller, Role, Scope};
@@ -31,21 +32,21 @@ pub struct Login {
 /// Seeds the demo when the database has no jurisdictions yet; returns the logins it made.
 pub fn seed_if_empty(db: &Db) -> anyhow::Result<Option<Vec<Login>>> {
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let empty = jurisdictions::store::list(
-        &mut conn,
-        &Scope::everything(),
-        &Default::default(),
-        None,
-        1,
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?
-    .is_empty();
-    if !empty {
+    if !database_is_empty(&mut conn)? {
         return Ok(None);
     }
     seed(&mut conn)
         .map(Some)
         .map_err(|e| anyhow::anyhow!("demo seeding failed: {e}"))
+}
+
+/// No jurisdictions yet: the only database a county is loaded into.
+fn database_is_empty(conn: &mut DbConn) -> anyhow::Result<bool> {
+    Ok(
+        jurisdictions::store::list(conn, &Scope::everything(), &Default::default(), None, 1)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .is_empty(),
+    )
 }
 
 /// Seeds the demo county in one transaction.
@@ -76,24 +77,9 @@ pub fn seed(conn: &mut DbConn) -> ApiResult<Vec<Login>> {
                             role: Role,
                             code: &str|
          -> ApiResult<String> {
-            let user = create_user(
-                conn,
-                &actor,
-                &everything,
-                &CreateUser {
-                    username: username.clone(),
-                    display_name: name.to_owned(),
-                    role,
-                    jurisdiction_code: code.to_owned(),
-                    password: DEMO_PASSWORD.to_owned(),
-                },
-            )?;
-            logins.push(Login {
-                username,
-                role,
-                jurisdiction: user.jurisdiction_name,
-            });
-            Ok(user.id)
+            let (id, login) = demo_user(conn, &actor, username, name, role, code)?;
+            logins.push(login);
+            Ok(id)
         };
         add_user(conn, "admin".into(), "系统管理员", Role::Admin, county_code)?;
         add_user(
@@ -136,19 +122,7 @@ pub fn seed(conn: &mut DbConn) -> ApiResult<Vec<Login>> {
             let members = h
                 .members
                 .iter()
-                .map(|m| {
-                    MemberInput {
-                        name: m.name.clone(),
-                        id_number: m.id_number.clone(),
-                        relation: Relation::parse(m.relation).unwrap_or(Relation::Other),
-                        labour_capacity: LabourCapacity::parse(m.labour_capacity)
-                            .unwrap_or(LabourCapacity::Full),
-                        disability_grade: m.disability_grade,
-                        chronic_illness: m.chronic_illness,
-                        student: Student::parse(m.student).unwrap_or(Student::None),
-                    }
-                    .validate()
-                })
+                .map(|m| member_input(m).validate())
                 .collect::<ApiResult<Vec<_>>>()?;
             let village = h.village_code.clone();
             let id = service::create_household(
@@ -243,6 +217,48 @@ fn open_demo_cases(
         }
     }
     Ok(())
+}
+
+/// A demo member as the API would receive it.
+fn member_input(m: &data::DemoMember) -> MemberInput {
+    MemberInput {
+        name: m.name.clone(),
+        id_number: m.id_number.clone(),
+        relation: Relation::parse(m.relation).unwrap_or(Relation::Other),
+        labour_capacity: LabourCapacity::parse(m.labour_capacity).unwrap_or(LabourCapacity::Full),
+        disability_grade: m.disability_grade,
+        chronic_illness: m.chronic_illness,
+        student: Student::parse(m.student).unwrap_or(Student::None),
+    }
+}
+
+/// Creates an account with the demo password; returns its id and the line to print.
+fn demo_user(
+    conn: &mut DbConn,
+    actor: &Actor,
+    username: String,
+    display_name: &str,
+    role: Role,
+    code: &str,
+) -> ApiResult<(String, Login)> {
+    let user = create_user(
+        conn,
+        actor,
+        &Scope::everything(),
+        &CreateUser {
+            username: username.clone(),
+            display_name: display_name.to_owned(),
+            role,
+            jurisdiction_code: code.to_owned(),
+            password: DEMO_PASSWORD.to_owned(),
+        },
+    )?;
+    let login = Login {
+        username,
+        role,
+        jurisdiction: user.jurisdiction_name,
+    };
+    Ok((user.id, login))
 }
 
 fn insert_jurisdiction(

@@ -6,12 +6,12 @@ use diesel::prelude::*;
 
 use super::Member;
 use crate::auth::Scope;
-use crate::db::DbConn;
 use crate::db::schema::{households, jurisdictions, members};
+use crate::db::{DbConn, insert_rows};
 use crate::error::ApiResult;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = households)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = households, treat_none_as_default_value = false)]
 pub struct HouseholdRow {
     pub id: String,
     pub village_code: String,
@@ -28,8 +28,8 @@ pub struct HouseholdRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = members)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = members, treat_none_as_default_value = false)]
 pub struct MemberRow {
     pub id: String,
     pub household_id: String,
@@ -163,23 +163,13 @@ pub fn active_holder(conn: &mut DbConn, id_number: &str) -> ApiResult<Option<(St
 }
 
 pub fn insert_household(conn: &mut DbConn, row: &HouseholdRow) -> ApiResult<()> {
-    diesel::insert_into(households::table)
-        .values((
-            households::id.eq(&row.id),
-            households::village_code.eq(&row.village_code),
-            households::reference.eq(&row.reference),
-            households::head_name.eq(&row.head_name),
-            households::address.eq(&row.address),
-            households::urban.eq(row.urban),
-            households::lat.eq(row.lat),
-            households::lon.eq(row.lon),
-            households::phone.eq(&row.phone),
-            households::responsible_worker_id.eq(&row.responsible_worker_id),
-            households::active.eq(row.active),
-            households::created_at.eq(row.created_at),
-            households::updated_at.eq(row.updated_at),
-        ))
-        .execute(conn)?;
+    insert_households(conn, std::slice::from_ref(row))
+}
+
+/// Rows in one multi-row statement (a bulk load's; a caller keeps under the backend's limit
+/// on bound parameters, 32766 on SQLite).
+pub fn insert_households(conn: &mut DbConn, rows: &[HouseholdRow]) -> ApiResult<()> {
+    insert_rows!(conn, households::table, rows)?;
     Ok(())
 }
 
@@ -200,6 +190,26 @@ pub fn update_household(conn: &mut DbConn, row: &HouseholdRow) -> ApiResult<()> 
     Ok(())
 }
 
+/// The row of a new active member; birth date and sex come from the ID number.
+pub fn member_row(id: &str, household_id: &str, member: &Member, at: NaiveDateTime) -> MemberRow {
+    MemberRow {
+        id: id.to_owned(),
+        household_id: household_id.to_owned(),
+        name: member.name.clone(),
+        id_number: member.id_number.as_str().to_owned(),
+        relation: member.relation.as_str().to_owned(),
+        birth_date: member.id_number.birth_date(),
+        male: member.id_number.is_male(),
+        labour_capacity: member.labour_capacity.as_str().to_owned(),
+        disability_grade: member.disability_grade.map(i32::from),
+        chronic_illness: member.chronic_illness,
+        student: member.student.as_str().to_owned(),
+        active: true,
+        created_at: at,
+        updated_at: at,
+    }
+}
+
 /// Returns the raw diesel error so a lost race on the one-active-household index can be told apart.
 pub fn insert_member(
     conn: &mut DbConn,
@@ -208,25 +218,12 @@ pub fn insert_member(
     member: &Member,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    diesel::insert_into(members::table)
-        .values((
-            members::id.eq(id),
-            members::household_id.eq(household_id),
-            members::name.eq(&member.name),
-            members::id_number.eq(member.id_number.as_str()),
-            members::relation.eq(member.relation.as_str()),
-            members::birth_date.eq(member.id_number.birth_date()),
-            members::male.eq(member.id_number.is_male()),
-            members::labour_capacity.eq(member.labour_capacity.as_str()),
-            members::disability_grade.eq(member.disability_grade.map(i32::from)),
-            members::chronic_illness.eq(member.chronic_illness),
-            members::student.eq(member.student.as_str()),
-            members::active.eq(true),
-            members::created_at.eq(at),
-            members::updated_at.eq(at),
-        ))
-        .execute(conn)?;
-    Ok(())
+    insert_members(conn, &[member_row(id, household_id, member, at)])
+}
+
+/// Rows in one multi-row statement, like [`insert_households`].
+pub fn insert_members(conn: &mut DbConn, rows: &[MemberRow]) -> QueryResult<()> {
+    insert_rows!(conn, members::table, rows).map(drop)
 }
 
 /// Updates everything but the ID number (a different person is a different member).

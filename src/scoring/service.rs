@@ -113,24 +113,18 @@ pub fn record(
     assessment: &Assessment,
 ) -> ApiResult<AssessmentRow> {
     let previous = store::latest(conn, household_id)?;
-    let text = |value: serde_json::Value| value.as_str().unwrap_or_default().to_owned();
-    let row = AssessmentRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        household_id: household_id.to_owned(),
-        scheme_version_id: version.id.clone(),
-        scheme_hash: version.content_hash.clone(),
-        inputs: json!({ "household": facts, "answers": answers }).to_string(),
-        result: serde_json::to_string(assessment).map_err(ApiError::internal)?,
-        outcome: text(json!(assessment.outcome)),
-        score: assessment.score,
-        band: text(json!(assessment.band)),
-        review_class: text(json!(assessment.class)),
-        payment_fen: assessment.payment_fen,
-        county_visit: assessment.county_visit,
-        supersedes_id: previous.map(|p| p.id),
-        created_at: audit::store::now(),
-        created_by: actor.name.clone(),
-    };
+    let row = assessment_row(
+        AssessmentOf {
+            household_id,
+            version,
+            facts,
+            answers,
+            supersedes: previous.map(|p| p.id),
+        },
+        assessment,
+        actor,
+        audit::store::now(),
+    )?;
     store::insert_assessment(conn, &row)?;
     audit::store::append(
         conn,
@@ -146,6 +140,43 @@ pub fn record(
         },
     )?;
     Ok(row)
+}
+
+/// What an assessment was made of: whose, under which scheme, from which inputs.
+pub struct AssessmentOf<'a> {
+    pub household_id: &'a str,
+    pub version: &'a VersionRow,
+    pub facts: &'a HouseholdFacts,
+    pub answers: &'a serde_json::Value,
+    /// The household's previous assessment.
+    pub supersedes: Option<String>,
+}
+
+/// The stored form of an assessment: its inputs and whole result, as [`record`] keeps them.
+pub fn assessment_row(
+    of: AssessmentOf<'_>,
+    assessment: &Assessment,
+    actor: &Actor,
+    at: chrono::NaiveDateTime,
+) -> ApiResult<AssessmentRow> {
+    let text = |value: serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+    Ok(AssessmentRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        household_id: of.household_id.to_owned(),
+        scheme_version_id: of.version.id.clone(),
+        scheme_hash: of.version.content_hash.clone(),
+        inputs: json!({ "household": of.facts, "answers": of.answers }).to_string(),
+        result: serde_json::to_string(assessment).map_err(ApiError::internal)?,
+        outcome: text(json!(assessment.outcome)),
+        score: assessment.score,
+        band: text(json!(assessment.band)),
+        review_class: text(json!(assessment.class)),
+        payment_fen: assessment.payment_fen,
+        county_visit: assessment.county_visit,
+        supersedes_id: of.supersedes,
+        created_at: at,
+        created_by: actor.name.clone(),
+    })
 }
 
 /// Parses and fully validates a scheme file for a county; 422 lists every problem.

@@ -9,8 +9,8 @@ use diesel::prelude::*;
 
 use super::Scheme;
 use crate::auth::Scope;
-use crate::db::DbConn;
 use crate::db::schema::{assessments, households, jurisdictions, scheme_versions};
+use crate::db::{DbConn, insert_rows};
 use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -139,8 +139,8 @@ impl SchemeCache {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = assessments)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = assessments, treat_none_as_default_value = false)]
 pub struct AssessmentRow {
     pub id: String,
     pub household_id: String,
@@ -160,25 +160,12 @@ pub struct AssessmentRow {
 }
 
 pub fn insert_assessment(conn: &mut DbConn, row: &AssessmentRow) -> ApiResult<()> {
-    diesel::insert_into(assessments::table)
-        .values((
-            assessments::id.eq(&row.id),
-            assessments::household_id.eq(&row.household_id),
-            assessments::scheme_version_id.eq(&row.scheme_version_id),
-            assessments::scheme_hash.eq(&row.scheme_hash),
-            assessments::inputs.eq(&row.inputs),
-            assessments::result.eq(&row.result),
-            assessments::outcome.eq(&row.outcome),
-            assessments::score.eq(row.score),
-            assessments::band.eq(&row.band),
-            assessments::review_class.eq(&row.review_class),
-            assessments::payment_fen.eq(row.payment_fen),
-            assessments::county_visit.eq(row.county_visit),
-            assessments::supersedes_id.eq(&row.supersedes_id),
-            assessments::created_at.eq(row.created_at),
-            assessments::created_by.eq(&row.created_by),
-        ))
-        .execute(conn)?;
+    insert_assessments(conn, std::slice::from_ref(row))
+}
+
+/// Rows in one multi-row statement (a bulk load's).
+pub fn insert_assessments(conn: &mut DbConn, rows: &[AssessmentRow]) -> ApiResult<()> {
+    insert_rows!(conn, assessments::table, rows)?;
     Ok(())
 }
 

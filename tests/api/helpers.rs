@@ -8,7 +8,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dibao::app::Application;
 use dibao::config::{DemoMode, Secret, Settings};
-use dibao::db::{Conn, Db};
+use dibao::db::{Conn, Db, DbConn};
+use dibao::demo::Login;
 use dibao::households::id_number::check_character;
 use diesel::{Connection, RunQueryDsl};
 use reqwest::header::HeaderMap;
@@ -34,7 +35,7 @@ pub struct TestApp {
     /// A handle on the app's database for direct SQL (tampering, checks).
     pub db: Db,
     /// What the seeder reported (the first few accounts).
-    pub logins: Vec<dibao::demo::Login>,
+    pub logins: Vec<Login>,
     postgres: Option<PostgresDatabase>,
     data_dir: TempDir,
 }
@@ -117,6 +118,11 @@ pub fn assert_error_body(body: &Value) {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_seeded(|conn| dibao::demo::seed(conn).expect("the demo county seeds")).await
+}
+
+/// Like [`spawn_app`], with the database seeded by `seed` instead of the demo county.
+pub async fn spawn_app_seeded(seed: impl FnOnce(&mut DbConn) -> Vec<Login>) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::from_env();
     settings.bind = "127.0.0.1:0".into();
@@ -162,10 +168,7 @@ pub async fn spawn_app() -> TestApp {
     tokio::spawn(app.run_until_stopped());
 
     let db = Db::connect(&url, 2).expect("test database handle");
-    let logins = {
-        let mut conn = db.get().expect("a connection");
-        dibao::demo::seed(&mut conn).expect("the demo county seeds")
-    };
+    let logins = seed(&mut db.get().expect("a connection"));
 
     let client = reqwest::Client::builder()
         .no_proxy()

@@ -13,6 +13,7 @@ mod import;
 mod jurisdictions;
 mod ops;
 mod oversight;
+mod scale;
 mod scoping;
 mod scoring;
 mod uploads;
