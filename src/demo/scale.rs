@@ -21,7 +21,8 @@ use super::{Login, database_is_empty, demo_user, insert_jurisdiction, member_inp
 use crate::audit::{self, Actor, Event};
 use crate::auth::{Role, Scope};
 use crate::cases::lifecycle::{self, Action, Kind, State, Who};
-use crate::cases::service::{Redo, RejectReason, approval_terms, deadline};
+use crate::cases::recheck::RecheckIntervals;
+use crate::cases::service::{Redo, RejectReason, deadline};
 use crate::cases::store::{self as case_store, CaseRow, EventRow, NoticeRow};
 use crate::cases::workdays::{Calendar, china_date, china_day_start};
 use crate::db::{Db, DbConn, write_transaction};
@@ -390,10 +391,11 @@ fn days_ago(rng: &mut ChaCha8Rng, now: DateTime<Utc>, days: std::ops::Range<i64>
     now - Duration::days(rng.gen_range(days)) - Duration::minutes(rng.gen_range(0..24 * 60))
 }
 
-/// How long an approval of this class made on `day` runs until its re-check.
+/// How long an approval of this class made on `day` runs until its re-check (the generated
+/// county keeps the default intervals).
 fn recheck_interval(class: &str, day: NaiveDate) -> Duration {
-    approval_terms(class, None, day)
-        .0
+    RecheckIntervals::default()
+        .next_after(class, day)
         .map_or(Duration::zero(), |recheck| recheck - day)
 }
 
@@ -846,14 +848,10 @@ impl History<'_> {
                     let assessed = assessment
                         .as_ref()
                         .ok_or_else(|| ApiError::internal("approved case without an assessment"))?;
-                    let (recheck, amount) = approval_terms(
-                        &assessed.review_class,
-                        assessed.payment_fen,
-                        china_date(at),
-                    );
                     row.review_class = Some(assessed.review_class.clone());
-                    row.next_recheck_on = recheck;
-                    row.monthly_amount_fen = amount;
+                    row.next_recheck_on = RecheckIntervals::default()
+                        .next_after(&assessed.review_class, china_date(at));
+                    row.monthly_amount_fen = assessed.payment_fen;
                     json!({ "assessment_id": assessed.id })
                 }
                 _ => json!({}),
