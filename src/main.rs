@@ -1,4 +1,5 @@
-//! Command line: `serve` (default), `migrate`, `demo`, `import-households`, `verify-audit`.
+//! Command line: `serve` (default), `migrate`, `demo`, `import-households`, `verify-audit`,
+//! `loadgen` and the batch jobs.
 
 use std::path::PathBuf;
 
@@ -73,6 +74,9 @@ enum Command {
         #[arg(long, env = "DIBAO_ADMIN_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Play a fleet of phones against a running service and report throughput and latency;
+    /// exits non-zero on any unexpected error.
+    Loadgen(dibao::loadgen::Options),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -101,6 +105,7 @@ fn main() -> anyhow::Result<()> {
             password,
         } => bootstrap(&cli.settings, code, name, &kind, admin, password),
         Command::Rescore { county, version } => rescore(&cli.settings, &county, version),
+        Command::Loadgen(options) => dibao::loadgen::main(options),
         Command::Schedule => {
             let (db, _) = open_db(&cli.settings)?;
             let calendar = dibao::app::calendar(&cli.settings)?;

@@ -444,7 +444,9 @@ fn noise(x: u32, y: u32, seed: u32, amplitude: i32) -> i32 {
     ((h >> 24) as i32 - 128) * amplitude / 128
 }
 
-fn exif_block(spec: &PhotoSpec) -> Option<Vec<u8>> {
+/// The EXIF block (TIFF) of `spec`'s metadata fields, `None` when it sets none: what
+/// [`phone_jpeg`] splices in, so callers can give one encoded picture many metadata sets.
+pub fn exif_block(spec: &PhotoSpec) -> Option<Vec<u8>> {
     let primary = |tag: Tag, value: Value| Field {
         tag,
         ifd_num: In::PRIMARY,

@@ -11,6 +11,7 @@ mod errors;
 mod households;
 mod import;
 mod jurisdictions;
+mod loadgen;
 mod ops;
 mod oversight;
 mod scale;
