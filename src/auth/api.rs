@@ -110,7 +110,7 @@ pub async fn login(
     let account = account_subject(&username);
     let ip = ip_subject(&client_ip(&req, state.settings.trust_forwarded_for));
 
-    let checked = {
+    let user = {
         let state2 = state.clone();
         let (account, ip) = (account.clone(), ip.clone());
         state.db.run(move |conn| {
@@ -122,13 +122,14 @@ pub async fn login(
                     (&ip, state.throttle.max_per_ip),
                 ],
             )?;
-            let user = store::find_login_user(conn, &username)?;
-            let password_ok =
-                password::verify(&password, user.as_ref().map(|u| u.password_hash.as_str()));
-            Ok(user.filter(|u| password_ok && !u.disabled))
+            store::find_login_user(conn, &username)
         })
     }
     .await?;
+    // Verified without holding a database connection.
+    let password_ok =
+        password::verify_bounded(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let checked = user.filter(|u| password_ok && !u.disabled);
 
     let Some(user) = checked else {
         let state2 = state.clone();

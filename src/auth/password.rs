@@ -24,6 +24,19 @@ pub fn hash(password: &str) -> ApiResult<String> {
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| hash("not-a-real-password").expect("hashing a constant works"));
 
+/// At most one argon2 verification per CPU at a time: each takes 19 MiB and a core for tens of
+/// milliseconds, so a burst of logins (a fleet of phones starting, or a password spray) waits
+/// its turn instead of growing memory without bound and starving the database pool.
+static VERIFYING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// [`verify`] on the blocking pool, bounded by [`VERIFYING`].
+pub async fn verify_bounded(password: String, stored: Option<String>) -> ApiResult<bool> {
+    let _turn = VERIFYING.acquire().await.map_err(ApiError::internal)?;
+    Ok(actix_web::web::block(move || verify(&password, stored.as_deref())).await?)
+}
+
 pub fn verify(password: &str, stored: Option<&str>) -> bool {
     let stored = stored.unwrap_or(&DUMMY_HASH);
     let Ok(parsed) = PasswordHash::new(stored) else {
