@@ -28,6 +28,8 @@ pub struct AppState {
     pub lookalikes: crate::visits::service::Lookalikes,
     /// Working days for SLA deadlines.
     pub calendar: Calendar,
+    /// Signs the web console's session cookies and CSRF tokens.
+    pub cookie_key: crate::console::CookieKey,
 }
 
 pub struct Application {
@@ -76,6 +78,7 @@ impl Application {
         let calendar = calendar(&settings)?;
         let state = web::Data::new(AppState {
             calendar,
+            cookie_key: crate::console::CookieKey::derive(&secret),
             schemes: SchemeCache::default(),
             lookalikes: Default::default(),
             photos,
@@ -228,6 +231,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
                 .into()
             }))
             .configure(routes)
+            .configure(crate::console::routes)
             .default_service(web::to(not_found))
     })
     .workers(workers)

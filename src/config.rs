@@ -140,6 +140,10 @@ pub struct Settings {
     #[arg(long, env = "DIBAO_TRUST_FORWARDED_FOR", default_value_t = false)]
     pub trust_forwarded_for: bool,
 
+    /// Mark the web console's cookies `Secure` (set it whenever the console is served over TLS).
+    #[arg(long, env = "DIBAO_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+
     /// HTTP worker threads; 0 means one per CPU.
     #[arg(long, env = "DIBAO_WORKERS", default_value_t = 0)]
     pub workers: usize,

@@ -107,8 +107,26 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     let LoginRequest { username, password } = body.into_inner();
+    let (user_view, session_id, refresh_token) =
+        start_session(&state, &req, username, password).await?;
+    let role = user_view.role.as_str();
+    Ok(HttpResponse::Ok().json(LoginResponse {
+        tokens: tokens(&state, &user_view.id, &session_id, role, refresh_token)?,
+        user: user_view,
+    }))
+}
+
+/// Checks a username and password (throttled per account and per client address) and starts
+/// a session: the user, the session id and its first refresh token. The API login and the
+/// web console's login both come through here.
+pub async fn start_session(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    username: String,
+    password: String,
+) -> ApiResult<(UserView, String, String)> {
     let account = account_subject(&username);
-    let ip = ip_subject(&client_ip(&req, state.settings.trust_forwarded_for));
+    let ip = ip_subject(&client_ip(req, state.settings.trust_forwarded_for));
 
     let user = {
         let state2 = state.clone();
@@ -140,10 +158,10 @@ pub async fn login(
         return Err(invalid_credentials());
     };
 
-    let request_id = super::request_id(&req);
+    let request_id = super::request_id(req);
     let ttl = state.keys.refresh_ttl_secs;
     let state2 = state.clone();
-    let (user_view, session_id, refresh_token) = state
+    state
         .db
         .write(move |conn| {
             state2.throttle.clear(conn, &account)?;
@@ -165,12 +183,7 @@ pub async fn login(
             let view = crate::users::store::view(conn, &user.id)?;
             Ok((view, session_id, refresh_token))
         })
-        .await?;
-    let role = user_view.role.as_str();
-    Ok(HttpResponse::Ok().json(LoginResponse {
-        tokens: tokens(&state, &user_view.id, &session_id, role, refresh_token)?,
-        user: user_view,
-    }))
+        .await
 }
 
 /// Exchange a refresh token for a new access token and a new refresh token.
@@ -225,6 +238,12 @@ pub async fn refresh(
 )]
 #[post("/api/v1/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
+    end_session(&state, caller).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes the caller's session (every token and console cookie of it), audited.
+pub async fn end_session(state: &web::Data<AppState>, caller: Caller) -> ApiResult<()> {
     state
         .db
         .write(move |conn| {
@@ -240,8 +259,7 @@ pub async fn logout(state: web::Data<AppState>, caller: Caller) -> ApiResult<Htt
                 },
             )
         })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+        .await
 }
 
 /// The calling user, with role and jurisdiction.

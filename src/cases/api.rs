@@ -381,7 +381,7 @@ pub struct CaseDetail {
     pub appraisals: Vec<AppraisalView>,
 }
 
-fn detail(conn: &mut DbConn, caller: &Caller, row: CaseRow) -> ApiResult<CaseDetail> {
+pub fn detail(conn: &mut DbConn, caller: &Caller, row: CaseRow) -> ApiResult<CaseDetail> {
     let history = store::events(conn, &row.id)?
         .into_iter()
         .map(|e| {
@@ -414,7 +414,7 @@ fn detail(conn: &mut DbConn, caller: &Caller, row: CaseRow) -> ApiResult<CaseDet
 
 /// Ends a notice period that is over before the case is shown or acted on. Only a case on
 /// notice needs the write transaction; every other read stays a read.
-async fn settle(state: &web::Data<AppState>, caller: &Caller, id: &str) -> ApiResult<()> {
+pub async fn settle(state: &web::Data<AppState>, caller: &Caller, id: &str) -> ApiResult<()> {
     let (who, case) = (caller.clone(), id.to_owned());
     let on_notice = state
         .db
@@ -482,16 +482,26 @@ pub async fn act(
     id: web::Path<String>,
     body: web::Json<ActionRequest>,
 ) -> ApiResult<HttpResponse> {
-    settle(&state, &caller, &id).await?;
+    let view = perform(&state, caller, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// One lifecycle step, for the API and the console alike.
+pub async fn perform(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+    request: ActionRequest,
+) -> ApiResult<CaseView> {
+    settle(state, &caller, &id).await?;
     let app = state.clone();
-    let view = state
+    state
         .db
         .write(move |conn| {
-            let row = service::act(conn, &app.calendar, &app.schemes, &caller, &id, &body)?;
+            let row = service::act(conn, &app.calendar, &app.schemes, &caller, &id, &request)?;
             view_for(conn, &caller, row)
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+        .await
 }
 
 /// Claims (or renews) the review lease on a case in the township queue. Of two concurrent
@@ -512,16 +522,25 @@ pub async fn claim(
     caller: Caller,
     id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
+    let view = claim_case(&state, caller, id.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Claims or renews the review lease, for the API and the console alike.
+pub async fn claim_case(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    id: String,
+) -> ApiResult<CaseView> {
     let app = state.clone();
-    let view = state
+    state
         .db
         .write(move |conn| {
             let lease = chrono::Duration::minutes(app.settings.claim_minutes);
             let row = service::claim(conn, &app.calendar, &caller, &id, lease)?;
             view_for(conn, &caller, row)
         })
-        .await?;
-    Ok(HttpResponse::Ok().json(view))
+        .await
 }
 
 /// Gives a claimed case back to the queue.
@@ -555,7 +574,7 @@ fn township_in_scope(conn: &mut DbConn, caller: &Caller, code: &str) -> ApiResul
         .ok_or_else(|| ApiError::not_found("Township", "该乡镇"))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct QueueQuery {
@@ -618,45 +637,52 @@ pub async fn queue(
     code: web::Path<String>,
     query: web::Query<QueueQuery>,
 ) -> ApiResult<HttpResponse> {
+    let page = state
+        .db
+        .run(move |conn| queue_page(conn, &caller, &code, query.into_inner()))
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One page of a township's queue as the caller sees it (the API's and the console's).
+pub fn queue_page(
+    conn: &mut DbConn,
+    caller: &Caller,
+    code: &str,
+    query: QueueQuery,
+) -> ApiResult<Page<CaseView>> {
     caller.authorize_role(Action::ReadCases)?;
-    let query = query.into_inner();
     let params = page_params(&query.cursor, query.limit);
     let limit = params.limit()?;
     let after = params
         .after()?
         .map(|key| decode_key(&key).ok_or_else(bad_cursor))
         .transpose()?;
-    let page = state
-        .db
-        .run(move |conn| {
-            township_in_scope(conn, &caller, &code)?;
-            let as_of = after
-                .as_ref()
-                .map_or_else(audit::store::now, |(as_of, _)| *as_of);
-            let filter = QueueFilter {
-                village: query.village,
-                flag: query.flag,
-                band: query.band,
-                overdue: query.overdue,
-            };
-            let rows = store::queue(
-                conn,
-                &code,
-                &filter,
-                &caller.user_id,
-                as_of,
-                after.as_ref().map(|(_, key)| key),
-                limit + 1,
-            )?;
-            let mut views = views(conn, plain_performer(&caller), rows)?;
-            // Overdue as of the page's clock, like the order.
-            for view in &mut views {
-                view.overdue = view.due_at.is_some_and(|due| due < as_of);
-            }
-            Ok(Page::from_rows(views, limit, |v| encode_key(as_of, v)))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(page))
+    township_in_scope(conn, caller, code)?;
+    let as_of = after
+        .as_ref()
+        .map_or_else(audit::store::now, |(as_of, _)| *as_of);
+    let filter = QueueFilter {
+        village: query.village,
+        flag: query.flag,
+        band: query.band,
+        overdue: query.overdue,
+    };
+    let rows = store::queue(
+        conn,
+        code,
+        &filter,
+        &caller.user_id,
+        as_of,
+        after.as_ref().map(|(_, key)| key),
+        limit + 1,
+    )?;
+    let mut views = views(conn, plain_performer(caller), rows)?;
+    // Overdue as of the page's clock, like the order.
+    for view in &mut views {
+        view.overdue = view.due_at.is_some_and(|due| due < as_of);
+    }
+    Ok(Page::from_rows(views, limit, |v| encode_key(as_of, v)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -691,8 +717,23 @@ pub async fn bulk_recommend(
     code: web::Path<String>,
     body: web::Json<BulkRecommend>,
 ) -> ApiResult<HttpResponse> {
+    let app = state.clone();
+    let recommended = state
+        .db
+        .write(move |conn| recommend_clean(conn, &app.calendar, &caller, &code, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(BulkResult { recommended }))
+}
+
+/// Bulk recommendation of clean cases, for the API and the console alike.
+pub fn recommend_clean(
+    conn: &mut DbConn,
+    calendar: &super::workdays::Calendar,
+    caller: &Caller,
+    code: &str,
+    body: &BulkRecommend,
+) -> ApiResult<Vec<CaseView>> {
     caller.authorize_role(Action::ReadCases)?;
-    let body = body.into_inner();
     if body.case_ids.is_empty() || body.case_ids.len() > 200 || body.reason.trim().is_empty() {
         return Err(ApiError::unprocessable(
             "bulk_request_invalid",
@@ -700,23 +741,16 @@ pub async fn bulk_recommend(
             "请指定 1–200 个案件并填写理由",
         ));
     }
-    let app = state.clone();
-    let recommended = state
-        .db
-        .write(move |conn| {
-            township_in_scope(conn, &caller, &code)?;
-            let rows = service::bulk_recommend(
-                conn,
-                &app.calendar,
-                &caller,
-                &code,
-                &body.case_ids,
-                body.reason.trim(),
-            )?;
-            views(conn, plain_performer(&caller), rows)
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(BulkResult { recommended }))
+    township_in_scope(conn, caller, code)?;
+    let rows = service::bulk_recommend(
+        conn,
+        calendar,
+        caller,
+        code,
+        &body.case_ids,
+        body.reason.trim(),
+    )?;
+    views(conn, plain_performer(caller), rows)
 }
 
 /// Puts every recommended case of the township on public notice (公示).

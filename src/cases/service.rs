@@ -622,6 +622,29 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    pub const ALL: [RejectReason; 7] = [
+        RejectReason::IncomeAboveStandard,
+        RejectReason::AssetsAboveLimit,
+        RejectReason::RefusedInvestigation,
+        RejectReason::FalseInformation,
+        RejectReason::NotResident,
+        RejectReason::DuplicateAssistance,
+        RejectReason::Other,
+    ];
+
+    /// The name serde gives the reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectReason::IncomeAboveStandard => "income_above_standard",
+            RejectReason::AssetsAboveLimit => "assets_above_limit",
+            RejectReason::RefusedInvestigation => "refused_investigation",
+            RejectReason::FalseInformation => "false_information",
+            RejectReason::NotResident => "not_resident",
+            RejectReason::DuplicateAssistance => "duplicate_assistance",
+            RejectReason::Other => "other",
+        }
+    }
+
     pub fn label_zh(self) -> &'static str {
         match self {
             RejectReason::IncomeAboveStandard => "家庭人均收入高于当地最低生活保障标准",

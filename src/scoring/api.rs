@@ -74,7 +74,7 @@ pub struct AssessmentView {
     pub result: serde_json::Value,
 }
 
-fn assessment_view(conn: &mut DbConn, row: AssessmentRow) -> ApiResult<AssessmentView> {
+pub fn assessment_view(conn: &mut DbConn, row: AssessmentRow) -> ApiResult<AssessmentView> {
     let version = store::by_id(conn, &row.scheme_version_id)?;
     let parse = |text: &str| serde_json::from_str(text).map_err(ApiError::internal);
     Ok(AssessmentView {

@@ -226,12 +226,16 @@ pub async fn visit_photo(
     path: web::Path<(String, String, String)>,
 ) -> ApiResult<HttpResponse> {
     let (id, digest, size) = path.into_inner();
-    let kind = match size.as_str() {
-        "original" => "photos",
-        "thumbnail" => "thumbs",
-        _ => return Err(ApiError::not_found("Photo size", "该照片规格")),
-    };
-    evidence_blob(&state, caller, id, digest, kind).await
+    evidence_blob(&state, caller, id, digest, photo_store(&size)?).await
+}
+
+/// Where a photo of a size (`original`, `thumbnail`) is kept.
+pub fn photo_store(size: &str) -> ApiResult<&'static str> {
+    match size {
+        "original" => Ok("photos"),
+        "thumbnail" => Ok("thumbs"),
+        _ => Err(ApiError::not_found("Photo size", "该照片规格")),
+    }
 }
 
 /// A signature of a visit (PNG), visible only through a visit the caller may see.
@@ -255,7 +259,7 @@ pub async fn visit_signature(
 }
 
 /// A stored blob of a visit the caller may see (`photos`, `thumbs` or `signatures`).
-async fn evidence_blob(
+pub async fn evidence_blob(
     state: &web::Data<AppState>,
     caller: Caller,
     visit_id: String,

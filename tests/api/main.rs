@@ -7,6 +7,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod cases;
+mod console;
 mod errors;
 mod households;
 mod import;

@@ -1,0 +1,53 @@
+//! The web console for township reviewers and county officers: server-rendered pages (maud),
+//! plain forms, no scripts. Every page calls the same core functions and authorization as
+//! the JSON API; only the rendering is its own.
+
+mod case;
+mod labels;
+mod layout;
+mod queue;
+pub mod session;
+
+use actix_web::web;
+
+pub use session::CookieKey;
+
+/// Console paths only: the targets of `next` and `back` parameters, so that no link can
+/// redirect a signed-in user to another site.
+fn path_inside_console(path: &str) -> bool {
+    (path == "/console" || path.starts_with("/console/")) && !path.contains("//")
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/console", web::get().to(queue::home))
+        .route("/console/login", web::get().to(session::login_form))
+        .route("/console/login", web::post().to(session::login))
+        .route("/console/logout", web::post().to(session::logout))
+        .route("/console/lang", web::get().to(layout::switch_lang))
+        .route("/console/queue", web::get().to(queue::queue))
+        .route(
+            "/console/queue/recommend",
+            web::post().to(queue::bulk_recommend),
+        )
+        .route("/console/cases/{id}", web::get().to(case::case_page))
+        .route("/console/cases/{id}/claim", web::post().to(case::claim))
+        .route("/console/cases/{id}/actions", web::post().to(case::act))
+        .route("/console/cases/{id}/reveal", web::post().to(case::reveal))
+        .route(
+            "/console/visits/{id}/photos/{digest}/{size}",
+            web::get().to(case::photo),
+        );
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_console_paths_are_redirect_targets() {
+        assert!(super::path_inside_console("/console/cases/1"));
+        assert!(super::path_inside_console("/console"));
+        assert!(!super::path_inside_console("https://evil.example/console/"));
+        assert!(!super::path_inside_console("//evil.example/console/"));
+        assert!(!super::path_inside_console("/console//evil.example"));
+        assert!(!super::path_inside_console("/consoleevil"));
+    }
+}

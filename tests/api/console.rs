@@ -1,0 +1,363 @@
+//! The web console over HTTP, as a browser without scripts uses it: login form, session
+//! cookie, CSRF tokens in every form, and the same rules as the API behind each page.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::cases::{add_user, case, case_of, publish, recommendable_home, visit_with};
+use crate::helpers::{CAOSHI, PASSWORD, TestApp, spawn_app};
+use crate::visits::{answers, clean_photos, visit};
+
+/// A browser: keeps cookies, never follows redirects (the tests look at them).
+struct Browser<'a> {
+    app: &'a TestApp,
+    client: reqwest::Client,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+impl Page {
+    /// The CSRF token of the page's forms.
+    fn csrf(&self) -> String {
+        let start = self.body.find("name=\"csrf\" value=\"").expect("a form") + 19;
+        let end = self.body[start..].find('"').unwrap() + start;
+        self.body[start..end].to_owned()
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Browser {
+            app,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let response = request.header("cookie", cookie).send().await.unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let status = response.status().as_u16();
+        assert_ne!(status, 500, "the console answered 500");
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        Page {
+            status,
+            location,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let url = format!("{}{path}", self.app.address());
+        self.send(self.client.get(url)).await
+    }
+
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let url = format!("{}{path}", self.app.address());
+        self.send(self.client.post(url).form(fields)).await
+    }
+
+    async fn log_in(&mut self, username: &str) {
+        let form = self.get("/console/login").await;
+        assert_eq!(form.status, 200);
+        let csrf = form.csrf();
+        let done = self
+            .post(
+                "/console/login",
+                &[
+                    ("csrf", &csrf),
+                    ("username", username),
+                    ("password", PASSWORD),
+                    ("next", "/console"),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, 303, "{}", done.body);
+        assert_eq!(done.location.as_deref(), Some("/console"));
+    }
+}
+
+#[tokio::test]
+async fn a_reviewer_claims_acknowledges_and_recommends_and_the_county_confirms_in_the_console() {
+    let app = spawn_app().await;
+    let coord = app.token("coord01").await;
+    let home = recommendable_home(&app, "郑小花").await;
+    // One visitor only: the visit carries the single_staff flag.
+    let photos = clean_photos(&app, &coord, &home, 8100).await;
+    let mut body = visit(&home, &photos);
+    body["staff"] = json!([{ "user_id": "me" }]);
+    app.post_json("/api/v1/visits", &coord, &body)
+        .await
+        .expect(201);
+    let id = case_of(&app, &home.id).await;
+
+    let mut reviewer = Browser::new(&app);
+    reviewer.log_in("reviewer").await;
+    let home_page = reviewer.get("/console").await;
+    assert_eq!(home_page.location.as_deref(), Some("/console/queue"));
+    let queue = reviewer.get("/console/queue?flag=single_staff").await;
+    assert_eq!(queue.status, 200);
+    assert!(queue.body.contains("郑小花"), "{}", queue.body);
+    assert!(queue.body.contains("仅一人入户"));
+
+    let claimed = reviewer
+        .post(
+            &format!("/console/cases/{id}/claim"),
+            &[("csrf", &queue.csrf())],
+        )
+        .await;
+    assert_eq!(claimed.status, 303);
+    let page = reviewer.get(&format!("/console/cases/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("single_staff"));
+    assert!(page.body.contains("/thumbnail"), "thumbnails shown");
+    let api_case = case(&app, &app.token("reviewer").await, &id).await;
+    let assessment = api_case["assessment_id"].as_str().unwrap().to_owned();
+
+    // Without acknowledging the flag the core refuses, and the page says why.
+    let csrf = page.csrf();
+    let refused = reviewer
+        .post(
+            &format!("/console/cases/{id}/actions"),
+            &[
+                ("csrf", &csrf),
+                ("action", "recommend"),
+                ("assessment_id", &assessment),
+                ("reason", "核查属实"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        refused.body.contains("flags_unacknowledged"),
+        "{}",
+        refused.body
+    );
+    let recommended = reviewer
+        .post(
+            &format!("/console/cases/{id}/actions"),
+            &[
+                ("csrf", &csrf),
+                ("action", "recommend"),
+                ("assessment_id", &assessment),
+                ("acknowledged_flags", "single_staff"),
+                ("reason", "核查属实"),
+            ],
+        )
+        .await;
+    assert_eq!(recommended.status, 303, "{}", recommended.body);
+    let reviewer_token = app.token("reviewer").await;
+    assert_eq!(
+        case(&app, &reviewer_token, &id).await["state"],
+        "recommended"
+    );
+
+    // The notice went up 8 days ago, so it is over; the county confirms in its console.
+    publish(&app, &reviewer_token, 8).await;
+    let mut county = Browser::new(&app);
+    county.log_in("county").await;
+    let page = county.get(&format!("/console/cases/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("value=\"confirm\""), "{}", page.body);
+    let confirmed = county
+        .post(
+            &format!("/console/cases/{id}/actions"),
+            &[
+                ("csrf", &page.csrf()),
+                ("action", "confirm"),
+                ("assessment_id", &assessment),
+                ("acknowledged_flags", "single_staff"),
+                ("reason", "同意"),
+            ],
+        )
+        .await;
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    assert_eq!(case(&app, &reviewer_token, &id).await["state"], "approved");
+}
+
+#[tokio::test]
+async fn another_townships_reviewer_gets_403_and_forms_without_the_csrf_token_are_refused() {
+    let app = spawn_app().await;
+    let home = recommendable_home(&app, "冯大山").await;
+    let id = case_of(&app, &home.id).await;
+    add_user(&app, "reviewer_caoshi", "township_reviewer", CAOSHI).await;
+
+    let mut outsider = Browser::new(&app);
+    outsider.log_in("reviewer_caoshi").await;
+    let page = outsider.get(&format!("/console/cases/{id}")).await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("forbidden"));
+
+    let mut reviewer = Browser::new(&app);
+    reviewer.log_in("reviewer").await;
+    for fields in [vec![], vec![("csrf", "forged")]] {
+        let refused = reviewer
+            .post(&format!("/console/cases/{id}/reveal"), &fields)
+            .await;
+        assert_eq!(refused.status, 403);
+        assert!(refused.body.contains("csrf_failed"));
+    }
+    // A login form posted from elsewhere has no matching double-submit cookie.
+    let mut stranger = Browser::new(&app);
+    let login = stranger
+        .post(
+            "/console/login",
+            &[
+                ("csrf", "x"),
+                ("username", "reviewer"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(login.status, 403);
+    assert!(!stranger.cookies.contains_key("dibao_console"));
+}
+
+#[tokio::test]
+async fn an_id_number_is_masked_until_revealed_and_the_reveal_is_audited() {
+    let app = spawn_app().await;
+    let home = recommendable_home(&app, "褚小明").await;
+    let id = case_of(&app, &home.id).await;
+    let token = app.token("reviewer").await;
+    let household = app
+        .get(&format!("/api/v1/households/{}", home.id), &token)
+        .await
+        .expect(200)
+        .clone();
+    let member = &household["members"][0];
+    let number = member["id_number"].as_str().unwrap();
+
+    let mut reviewer = Browser::new(&app);
+    reviewer.log_in("reviewer").await;
+    let page = reviewer.get(&format!("/console/cases/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains(number), "masked by default");
+    assert!(page.body.contains(&number[number.len() - 4..]));
+    let revealed = reviewer
+        .post(
+            &format!("/console/cases/{id}/reveal"),
+            &[
+                ("csrf", &page.csrf()),
+                ("member_id", member["id"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(revealed.status, 200);
+    assert!(revealed.body.contains(number));
+    let audited: i64 = diesel::RunQueryDsl::get_result::<Count>(
+        diesel::sql_query(
+            "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'member.id_number_revealed'",
+        ),
+        &mut *app.conn(),
+    )
+    .unwrap()
+    .n;
+    assert_eq!(audited, 1);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+#[tokio::test]
+async fn without_a_valid_session_every_page_goes_to_the_login_and_logout_ends_the_api_session_too()
+{
+    let app = spawn_app().await;
+    let mut anonymous = Browser::new(&app);
+    let page = anonymous.get("/console/queue").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/console/login?next=%2Fconsole%2Fqueue")
+    );
+    anonymous
+        .cookies
+        .insert("dibao_console".into(), "user.session.forged".into());
+    assert_eq!(anonymous.get("/console/queue").await.status, 303);
+
+    let mut coordinator = Browser::new(&app);
+    coordinator.log_in("coord01").await;
+    assert_eq!(coordinator.get("/console/queue").await.status, 403);
+
+    let mut reviewer = Browser::new(&app);
+    reviewer.log_in("reviewer").await;
+    let queue = reviewer.get("/console/queue").await;
+    assert_eq!(queue.status, 200);
+    let session = reviewer.cookies["dibao_console"].clone();
+    let out = reviewer
+        .post("/console/logout", &[("csrf", &queue.csrf())])
+        .await;
+    assert_eq!(out.status, 303);
+    assert!(!reviewer.cookies.contains_key("dibao_console"));
+    // The old cookie, replayed, no longer works: the session itself is revoked.
+    let mut replay = Browser::new(&app);
+    replay.cookies.insert("dibao_console".into(), session);
+    assert_eq!(replay.get("/console/queue").await.status, 303);
+}
+
+#[tokio::test]
+async fn clean_cases_ticked_in_the_queue_are_recommended_together() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for (name, scene) in [("韩一", 8300), ("韩二", 8400)] {
+        let home = recommendable_home(&app, name).await;
+        visit_with(&app, &home, scene, answers()).await;
+        ids.push(case_of(&app, &home.id).await);
+    }
+    let mut reviewer = Browser::new(&app);
+    reviewer.log_in("reviewer").await;
+    let queue = reviewer.get("/console/queue").await;
+    for id in &ids {
+        assert!(
+            queue
+                .body
+                .contains(&format!("name=\"case_id\" value=\"{id}\""))
+        );
+    }
+    let csrf = queue.csrf();
+    let done = reviewer
+        .post(
+            "/console/queue/recommend",
+            &[
+                ("csrf", &csrf),
+                ("case_id", &ids[0]),
+                ("case_id", &ids[1]),
+                ("reason", "入户核查无疑点"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert!(done.location.unwrap().ends_with("recommended=2"));
+    let token = app.token("reviewer").await;
+    for id in &ids {
+        assert_eq!(case(&app, &token, id).await["state"], "recommended");
+    }
+}
