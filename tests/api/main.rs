@@ -18,5 +18,6 @@ mod oversight;
 mod scale;
 mod scoping;
 mod scoring;
+mod tokens;
 mod uploads;
 mod visits;
