@@ -12,6 +12,7 @@ mod errors;
 mod households;
 mod import;
 mod jurisdictions;
+mod limits;
 mod loadgen;
 mod ops;
 mod oversight;
