@@ -77,6 +77,8 @@ struct Target {
     case: String,
     /// An account bound inside this area.
     user: String,
+    /// An assessment of `household`.
+    assessment: String,
 }
 
 /// What every request may refer to besides its target.
@@ -681,13 +683,9 @@ fn table() -> Vec<Row> {
                 )
             },
         ),
-        row(
-            "get",
-            "/api/v1/assessments/{id}",
-            ANY,
-            Outside::NoTarget("made-up id: only the role rule is checked"),
-            |_, _| at(format!("/api/v1/assessments/{MADE_UP}")),
-        ),
+        row("get", "/api/v1/assessments/{id}", ANY, HIDDEN, |_, t| {
+            at(format!("/api/v1/assessments/{}", t.assessment))
+        }),
         // Photos and visits.
         row(
             "post",
@@ -941,7 +939,23 @@ async fn target(app: &TestApp, token: &str, case: &Value, user: &str, county: &s
         head: head_body,
         case: case["id"].as_str().expect("case id").to_owned(),
         user: user.to_owned(),
+        assessment: String::new(),
     }
+}
+
+/// Records an office assessment of the target's household (as someone who may).
+async fn assess(app: &TestApp, token: &str, target: &mut Target) {
+    let recorded = app
+        .post_json(
+            &format!("/api/v1/households/{}/assessments", target.household),
+            token,
+            &json!({ "answers": answers() }),
+        )
+        .await;
+    target.assessment = created(recorded)["id"]
+        .as_str()
+        .expect("assessment id")
+        .to_owned();
 }
 
 fn created(resp: Resp) -> Value {
@@ -949,7 +963,7 @@ fn created(resp: Resp) -> Value {
 }
 
 /// A county of its own (one township, one village, a household with an applied case and a
-/// coordinator), built by the city admin.
+/// coordinator, the default scheme and an assessment), built by the city admin.
 async fn second_county(app: &TestApp) -> Target {
     let city = app.token("cityadmin").await;
     for (code, parent, kind, name) in [
@@ -996,14 +1010,28 @@ async fn second_county(app: &TestApp) -> Target {
         )
         .await,
     );
-    target(
+    let scheme = app
+        .post_raw(
+            "/api/v1/jurisdictions/421087000000/schemes",
+            &city,
+            Some("application/toml"),
+            include_str!("../../schemes/default.toml").replace(
+                "county_code = \"421083000000\"",
+                "county_code = \"421087000000\"",
+            ),
+        )
+        .await;
+    created(scheme);
+    let mut target = target(
         app,
         &city,
         &case,
         user["id"].as_str().expect("id"),
         "421087000000",
     )
-    .await
+    .await;
+    assess(app, &city, &mut target).await;
+    target
 }
 
 fn allowed(who: Option<Who>, row: &Row) -> bool {
@@ -1100,7 +1128,7 @@ async fn every_operation_allows_exactly_its_roles_inside_their_jurisdiction() {
                 .to_owned()
         }
     };
-    let inside = target(
+    let mut inside = target(
         &app,
         &admin.access,
         &xinhe,
@@ -1140,7 +1168,7 @@ async fn every_operation_allows_exactly_its_roles_inside_their_jurisdiction() {
         )
         .await,
     );
-    let for_reviewer = target(
+    let mut for_reviewer = target(
         &app,
         &admin.access,
         &caoshi_case,
@@ -1154,6 +1182,9 @@ async fn every_operation_allows_exactly_its_roles_inside_their_jurisdiction() {
         &outside_county.county,
     )
     .await;
+    for target in [&mut inside, &mut for_coordinator, &mut for_reviewer] {
+        assess(&app, &admin.access, target).await;
+    }
     let other_home = applied
         .iter()
         .find(|c| c["village_code"] == "421083105201" && c["household_id"] != xinhe["household_id"])
