@@ -79,6 +79,9 @@ struct Target {
     user: String,
     /// An assessment of `household`.
     assessment: String,
+    /// A submitted visit (of another household of the village) and one of its photos.
+    visit: String,
+    photo: String,
 }
 
 /// What every request may refer to besides its target.
@@ -155,6 +158,9 @@ const fn public(
     }
 }
 
+/// Uploads are found only for their uploader: uploads::the_tus_protocol_is_discoverable_and_enforced.
+const UPLOADER_ONLY: &str =
+    "an upload belongs to its uploader (uploads::the_tus_protocol_is_discoverable_and_enforced)";
 const MADE_UP: &str = "00000000-0000-7000-8000-000000000000";
 const DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -691,7 +697,7 @@ fn table() -> Vec<Row> {
             "post",
             "/api/v1/uploads",
             ANY,
-            Outside::NoTarget("an upload belongs to its uploader"),
+            Outside::NoTarget(UPLOADER_ONLY),
             |_, _| Req {
                 // No Upload-Length: 400 after the role check.
                 headers: vec![("Tus-Resumable", "1.0.0".into())],
@@ -702,7 +708,7 @@ fn table() -> Vec<Row> {
             "head",
             "/api/v1/uploads/{id}",
             ANY,
-            Outside::NoTarget("an upload belongs to its uploader"),
+            Outside::NoTarget(UPLOADER_ONLY),
             |_, _| Req {
                 headers: vec![("Tus-Resumable", "1.0.0".into())],
                 ..at(format!("/api/v1/uploads/{MADE_UP}"))
@@ -712,7 +718,7 @@ fn table() -> Vec<Row> {
             "patch",
             "/api/v1/uploads/{id}",
             ANY,
-            Outside::NoTarget("an upload belongs to its uploader"),
+            Outside::NoTarget(UPLOADER_ONLY),
             |_, _| Req {
                 headers: vec![
                     ("Tus-Resumable", "1.0.0".into()),
@@ -748,25 +754,18 @@ fn table() -> Vec<Row> {
                 with_json("/api/v1/visits".into(), visit_for(&t.household))
             },
         ),
-        row(
-            "get",
-            "/api/v1/visits/{id}",
-            ANY,
-            Outside::NoTarget(
-                "made-up id; scope: visits::a_coordinator_of_another_village_cannot_read_the_visit_or_its_photos",
-            ),
-            |_, _| at(format!("/api/v1/visits/{MADE_UP}")),
-        ),
+        row("get", "/api/v1/visits/{id}", ANY, HIDDEN, |_, t| {
+            at(format!("/api/v1/visits/{}", t.visit))
+        }),
         row(
             "get",
             "/api/v1/visits/{id}/photos/{digest}/{size}",
             ANY,
-            Outside::NoTarget(
-                "made-up id; scope: visits::a_coordinator_of_another_village_cannot_read_the_visit_or_its_photos",
-            ),
-            |_, _| {
+            HIDDEN,
+            |_, t| {
                 at(format!(
-                    "/api/v1/visits/{MADE_UP}/photos/{DIGEST}/thumbnail"
+                    "/api/v1/visits/{}/photos/{}/thumbnail",
+                    t.visit, t.photo
                 ))
             },
         ),
@@ -940,7 +939,77 @@ async fn target(app: &TestApp, token: &str, case: &Value, user: &str, county: &s
         case: case["id"].as_str().expect("case id").to_owned(),
         user: user.to_owned(),
         assessment: String::new(),
+        visit: String::new(),
+        photo: String::new(),
     }
+}
+
+/// The login of the coordinator whose id is `target.user`.
+async fn coordinator_token(app: &TestApp, admin: &str, target: &Target) -> String {
+    let user = app
+        .get(&format!("/api/v1/users/{}", target.user), admin)
+        .await;
+    app.token(user.expect(200)["username"].as_str().expect("username"))
+        .await
+}
+
+/// A township reviewer account, logged in.
+async fn new_reviewer(app: &TestApp, admin: &str, username: &str, township: &str) -> String {
+    created(
+        app.post_json(
+            "/api/v1/users",
+            admin,
+            &json!({
+                "username": username, "display_name": "审核员", "role": "township_reviewer",
+                "jurisdiction_code": township, "password": PASSWORD,
+            }),
+        )
+        .await,
+    );
+    app.token(username).await
+}
+
+/// Registers one more household in the target's village (with its coordinator responsible),
+/// has its reviewer send it for a visit and its coordinator submit one with clean photos.
+async fn visit_in(
+    app: &TestApp,
+    admin: &str,
+    reviewer: &str,
+    coordinator: &str,
+    target: &mut Target,
+    scene: u64,
+) {
+    let household = created(
+        app.post_json(
+            "/api/v1/households",
+            admin,
+            &json!({
+                "village_code": target.village, "head_name": "走访户", "address": "走访路1号",
+                "urban": false, "responsible_worker_id": target.user,
+                "members": [member("走访户", &fresh_id(false), "head")],
+            }),
+        )
+        .await,
+    );
+    let home = crate::visits::Home {
+        id: household["id"].as_str().expect("id").to_owned(),
+        lat: 29.9,
+        lon: 113.5,
+    };
+    crate::cases::due_for_visit_by(app, reviewer, &home.id).await;
+    let photos = crate::visits::clean_photos(app, coordinator, &home, scene).await;
+    let submitted = app
+        .post_json(
+            "/api/v1/visits",
+            coordinator,
+            &crate::visits::visit(&home, &photos),
+        )
+        .await;
+    target.visit = created(submitted)["id"]
+        .as_str()
+        .expect("visit id")
+        .to_owned();
+    target.photo = photos[0].0.clone();
 }
 
 /// Records an office assessment of the target's household (as someone who may).
@@ -1096,7 +1165,7 @@ fn judge(
 async fn every_operation_allows_exactly_its_roles_inside_their_jurisdiction() {
     let app = spawn().await;
     let admin = app.login("admin").await;
-    let outside_county = second_county(&app).await;
+    let mut outside_county = second_county(&app).await;
 
     // Inside: 新河村, where coord01 works, under the reviewer's 峰口镇 and the county.
     let applied = app
@@ -1185,6 +1254,29 @@ async fn every_operation_allows_exactly_its_roles_inside_their_jurisdiction() {
     for target in [&mut inside, &mut for_coordinator, &mut for_reviewer] {
         assess(&app, &admin.access, target).await;
     }
+    // A real visit in each target village, so visit reads are checked by real id.
+    let reviewer = app.token("reviewer").await;
+    let caoshi_reviewer = new_reviewer(&app, &admin.access, "caoshi-reviewer", CAOSHI).await;
+    for (target, reviewer, scene) in [
+        (&mut inside, &reviewer, 100),
+        (&mut for_coordinator, &reviewer, 200),
+        (&mut for_reviewer, &caoshi_reviewer, 300),
+    ] {
+        let coordinator = coordinator_token(&app, &admin.access, target).await;
+        visit_in(&app, &admin.access, reviewer, &coordinator, target, scene).await;
+    }
+    let city = app.token("cityadmin").await;
+    let songzi_reviewer = new_reviewer(&app, &city, "songzi-reviewer", "421087100000").await;
+    let songzi01 = coordinator_token(&app, &city, &outside_county).await;
+    visit_in(
+        &app,
+        &city,
+        &songzi_reviewer,
+        &songzi01,
+        &mut outside_county,
+        400,
+    )
+    .await;
     let other_home = applied
         .iter()
         .find(|c| c["village_code"] == "421083105201" && c["household_id"] != xinhe["household_id"])
