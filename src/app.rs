@@ -207,13 +207,16 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
         0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
         n => n,
     };
+    let request_timeout = std::time::Duration::from_secs(state.settings.client_request_timeout);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(
+                crate::limits::body_idle_timeout,
+            ))
             .wrap(metrics.clone())
             .wrap(TracingLogger::default())
             .app_data(state.clone())
             .app_data(json_config(state.settings.max_json_bytes))
-            .app_data(web::PayloadConfig::new(state.settings.max_csv_bytes))
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 ApiError::bad_request(
                     "invalid_query",
@@ -235,6 +238,9 @@ fn serve(listener: TcpListener, state: web::Data<AppState>) -> anyhow::Result<Se
             .default_service(web::to(not_found))
     })
     .workers(workers)
+    .client_request_timeout(request_timeout)
+    // Time to flush a response to a client that is going away; not worth a setting.
+    .client_disconnect_timeout(std::time::Duration::from_secs(2))
     .listen(listener)?
     .run();
     Ok(server)
@@ -251,12 +257,10 @@ fn json_config(limit: usize) -> web::JsonConfig {
                     "请求体须为 application/json",
                 ),
                 JsonPayloadError::Overflow { .. }
-                | JsonPayloadError::OverflowKnownLength { .. } => ApiError::new(
-                    crate::error::ErrorKind::PayloadTooLarge,
-                    "payload_too_large",
-                    format!("The body is larger than {limit} bytes"),
-                    format!("请求体超过 {limit} 字节上限"),
-                ),
+                | JsonPayloadError::OverflowKnownLength { .. } => crate::limits::too_large(limit),
+                JsonPayloadError::Payload(e) if crate::limits::timed_out(e) => {
+                    crate::limits::body_timeout()
+                }
                 JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::unprocessable(
                     "invalid_body",
                     format!("The body does not match the expected fields: {e}"),

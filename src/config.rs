@@ -96,6 +96,16 @@ pub struct Settings {
     #[arg(long, env = "DIBAO_MAX_CSV_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_csv_bytes: usize,
 
+    /// Seconds a client has to send its request line and headers (slow phones on 2G need a
+    /// few); a client that takes longer gets 408 and is disconnected.
+    #[arg(long, env = "DIBAO_CLIENT_REQUEST_TIMEOUT", default_value_t = 10)]
+    pub client_request_timeout: u64,
+
+    /// Seconds a request body may go without a single byte arriving before the request is
+    /// answered 408 (a resumable photo upload keeps what arrived).
+    #[arg(long, env = "DIBAO_BODY_IDLE_TIMEOUT", default_value_t = 60)]
+    pub body_idle_timeout: u64,
+
     /// Object storage for photos: empty means DATA_DIR/blobs; or e.g. `s3://bucket/prefix`
     /// (credentials and endpoint from the usual AWS_* variables).
     #[arg(

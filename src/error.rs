@@ -15,6 +15,8 @@ pub enum ErrorKind {
     Forbidden,
     NotFound,
     Conflict,
+    /// The client stopped sending its body.
+    RequestTimeout,
     PayloadTooLarge,
     UnsupportedMediaType,
     Unprocessable,
@@ -35,6 +37,7 @@ impl ErrorKind {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict => StatusCode::CONFLICT,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,

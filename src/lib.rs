@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod households;
 pub mod jurisdictions;
+pub mod limits;
 pub mod loadgen;
 pub mod openapi;
 pub mod ops;

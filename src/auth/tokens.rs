@@ -10,6 +10,11 @@ use sha2::{Digest, Sha256};
 use crate::error::{ApiError, ApiResult};
 
 const ISSUER: &str = "dibao";
+/// Who the token is for: this API. A token minted with the same secret for another purpose
+/// (a future service, a signed link) cannot be replayed here.
+const AUDIENCE: &str = "dibao-api";
+/// How far a token's `iat` may lie ahead of this node's clock (nodes of a cluster drift).
+const CLOCK_SKEW_SECS: i64 = 30;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {
@@ -18,6 +23,7 @@ pub struct Claims {
     pub sid: String,
     pub role: String,
     pub iss: String,
+    pub aud: String,
     pub iat: i64,
     pub exp: i64,
 }
@@ -52,6 +58,7 @@ impl TokenKeys {
             sid: session_id.to_owned(),
             role: role.to_owned(),
             iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
             iat: now,
             exp: now + self.access_ttl_secs,
         };
@@ -59,14 +66,20 @@ impl TokenKeys {
             .map_err(ApiError::internal)
     }
 
-    /// Accepts only HS256 with our key, unexpired, from us. `alg: none` and every other
-    /// algorithm fail here.
+    /// Accepts only HS256 with our key, unexpired, already valid, from us, for us. `alg: none`
+    /// and every other algorithm fail here.
     pub fn verify_access(&self, token: &str) -> ApiResult<Claims> {
+        self.verify_access_at(token, chrono::Utc::now().timestamp())
+    }
+
+    fn verify_access_at(&self, token: &str, now: i64) -> ApiResult<Claims> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
+        validation.validate_nbf = true;
         validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|err| {
                 use jsonwebtoken::errors::ErrorKind;
@@ -78,7 +91,12 @@ impl TokenKeys {
                     ),
                     _ => invalid_token(),
                 }
-            })
+            })?;
+        // A token issued "in the future" was not issued by us.
+        if claims.iat > now + CLOCK_SKEW_SECS {
+            return Err(invalid_token());
+        }
+        Ok(claims)
     }
 }
 
@@ -129,6 +147,17 @@ mod tests {
         assert_eq!(
             keys().verify_access(&expired).unwrap_err().code,
             "token_expired"
+        );
+    }
+
+    #[test]
+    fn a_token_issued_ahead_of_the_clock_beyond_the_skew_is_refused() {
+        let now = chrono::Utc::now().timestamp();
+        let token = keys().issue_access("u1", "s1", "admin", now + 60).unwrap();
+        assert!(keys().verify_access_at(&token, now + 30).is_ok());
+        assert_eq!(
+            keys().verify_access_at(&token, now).unwrap_err().code,
+            "invalid_token"
         );
     }
 

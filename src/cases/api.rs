@@ -734,6 +734,10 @@ pub fn recommend_clean(
     body: &BulkRecommend,
 ) -> ApiResult<Vec<CaseView>> {
     caller.authorize_role(Action::ReadCases)?;
+    // A role that can never recommend is refused as a whole (403), not case by case (422).
+    if !lifecycle::role_may_ever(CaseAction::Recommend, caller.role) {
+        return Err(ApiError::forbidden());
+    }
     if body.case_ids.is_empty() || body.case_ids.len() > 200 || body.reason.trim().is_empty() {
         return Err(ApiError::unprocessable(
             "bulk_request_invalid",

@@ -486,6 +486,18 @@ pub fn step(
         .ok_or(Refusal::WrongRole)
 }
 
+/// Whether a role may take the action from some state of some kind (delegation counted),
+/// for requests that must be refused as a whole before looking at single cases.
+pub fn role_may_ever(action: Action, role: Role) -> bool {
+    let performer = Performer::Staff {
+        role,
+        delegated: true,
+    };
+    TABLE
+        .iter()
+        .any(|t| t.action == action && t.who.iter().any(|who| who.admits(performer)))
+}
+
 /// Every action this performer may take from the state.
 pub fn allowed(kind: Kind, state: State, performer: Performer) -> Vec<Action> {
     let mut actions: Vec<Action> = rows_from(kind, state)
@@ -515,6 +527,15 @@ mod tests {
         role: Role::TownshipReviewer,
         delegated: true,
     };
+
+    #[test]
+    fn only_township_reviewers_ever_recommend() {
+        assert!(role_may_ever(Action::Recommend, Role::TownshipReviewer));
+        for role in [Role::Coordinator, Role::CountyOfficer, Role::Admin] {
+            assert!(!role_may_ever(Action::Recommend, role), "{role:?}");
+        }
+        assert!(role_may_ever(Action::Confirm, Role::CountyOfficer));
+    }
 
     #[test]
     fn the_happy_path_leads_from_application_to_approval() {

@@ -693,10 +693,12 @@ pub async fn import_households(
     caller: Caller,
     req: actix_web::HttpRequest,
     query: web::Query<ImportQuery>,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> ApiResult<HttpResponse> {
     caller.authorize_role(Action::ImportHouseholds)?;
     ApiError::require_content_type(&req, &["text/csv"])?;
+    // Read only once the caller may import, and never more than the CSV limit.
+    let body = crate::limits::read_body(body, state.settings.max_csv_bytes).await?;
     let skip = query.skip_bad_rows;
     let report = state
         .db

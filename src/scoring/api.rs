@@ -192,10 +192,12 @@ pub async fn publish_scheme(
     req: HttpRequest,
     code: web::Path<String>,
     query: web::Query<PublishQuery>,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> ApiResult<HttpResponse> {
     caller.authorize_role(Action::PublishSchemes)?;
     ApiError::require_content_type(&req, &["application/toml", "text/plain"])?;
+    // A scheme is a small text file: the JSON body limit is ample.
+    let body = crate::limits::read_body(body, state.settings.max_json_bytes).await?;
     let source = String::from_utf8(body.to_vec()).map_err(|_| {
         ApiError::bad_request(
             "body_not_utf8",

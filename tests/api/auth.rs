@@ -301,6 +301,7 @@ async fn an_expired_token_signed_with_the_right_secret_is_refused() {
         "sid": real["sid"],
         "role": real["role"],
         "iss": "dibao",
+        "aud": "dibao-api",
         "iat": now - 3600,
         "exp": now - 1800,
     });

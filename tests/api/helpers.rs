@@ -123,6 +123,21 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with the database seeded by `seed` instead of the demo county.
 pub async fn spawn_app_seeded(seed: impl FnOnce(&mut DbConn) -> Vec<Login>) -> TestApp {
+    spawn(|_| {}, seed).await
+}
+
+/// Like [`spawn_app`], with some settings changed (small limits, short timeouts).
+pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(change, |conn| {
+        dibao::demo::seed(conn).expect("the demo county seeds")
+    })
+    .await
+}
+
+async fn spawn(
+    change: impl FnOnce(&mut Settings),
+    seed: impl FnOnce(&mut DbConn) -> Vec<Login>,
+) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings::from_env();
     settings.bind = "127.0.0.1:0".into();
@@ -139,6 +154,7 @@ pub async fn spawn_app_seeded(seed: impl FnOnce(&mut DbConn) -> Vec<Login>) -> T
     settings.max_json_bytes = 256 * 1024;
     settings.max_csv_bytes = 16 * 1024 * 1024;
     settings.trust_forwarded_for = false;
+    change(&mut settings);
 
     let (url, postgres) = match std::env::var("TEST_DATABASE_URL") {
         Ok(server_url) if !server_url.trim().is_empty() => {
