@@ -233,15 +233,26 @@ pub async fn list_cases(
     };
     let page = state
         .db
-        .run(move |conn| {
-            let rows = store::list(conn, &caller.scope, &filter, after, limit + 1)?;
-            let views = views(conn, plain_performer(&caller), rows)?;
-            Ok(Page::from_rows(views, limit, |v| {
-                format!("{}|{}", v.opened_at.format("%Y-%m-%dT%H:%M:%S%.f"), v.id)
-            }))
-        })
+        .run(move |conn| case_list(conn, &caller, &filter, after, limit))
         .await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// One page of the cases in the caller's jurisdiction, newest first (the API's and the
+/// console's).
+pub fn case_list(
+    conn: &mut DbConn,
+    caller: &Caller,
+    filter: &store::ListFilter,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> ApiResult<Page<CaseView>> {
+    caller.authorize_role(Action::ReadCases)?;
+    let rows = store::list(conn, &caller.scope, filter, after, limit + 1)?;
+    let views = views(conn, plain_performer(caller), rows)?;
+    Ok(Page::from_rows(views, limit, |v| {
+        format!("{}|{}", v.opened_at.format("%Y-%m-%dT%H:%M:%S%.f"), v.id)
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -25,6 +25,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/logout", web::post().to(session::logout))
         .route("/console/lang", web::get().to(layout::switch_lang))
         .route("/console/queue", web::get().to(queue::queue))
+        .route("/console/county", web::get().to(queue::county))
         .route(
             "/console/queue/recommend",
             web::post().to(queue::bulk_recommend),

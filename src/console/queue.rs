@@ -281,3 +281,59 @@ pub async fn bulk_recommend(
         done.len()
     )))
 }
+
+/// The county's cases waiting for confirmation, newest first (the API's order), 200 at most.
+pub async fn county(state: web::Data<AppState>, console: Console) -> PageResult {
+    let lang = console.lang;
+    let t = |zh, en| lang.pick(zh, en);
+    // Notices that are over move into county review first, as the ticker would move them.
+    let app = state.clone();
+    state
+        .db
+        .write(move |conn| crate::cases::service::end_notices(conn, &app.calendar))
+        .await?;
+    let caller = console.caller.clone();
+    let waiting = state
+        .db
+        .run(move |conn| {
+            let filter = crate::cases::store::ListFilter {
+                state: Some(State::CountyReview.as_str()),
+                kind: None,
+                overdue_at: None,
+            };
+            cases_api::case_list(conn, &caller, &filter, None, 200)
+        })
+        .await?;
+    let body = html! {
+        @if waiting.items.is_empty() {
+            p { (t("没有等待县级确认的案件。", "No case is waiting for county confirmation.")) }
+        } @else {
+            table {
+                thead { tr {
+                    th { (t("户主", "Head of household")) } th { (t("村", "Village")) }
+                    th { (t("评分档", "Band")) } th { (t("疑点", "Flags")) } th { (t("期限", "Due")) }
+                } }
+                tbody {
+                    @for case in &waiting.items {
+                        tr {
+                            td { a href={ "/console/cases/" (case.id) } { (case.head_name) } }
+                            td { (case.village_name) }
+                            td { @if let Some(b) = &case.band { (labels::band(lang, b)) } }
+                            td { @for f in &case.flags { span.badge.flag { (labels::flag(lang, f)) } } }
+                            td {
+                                @if let Some(due) = case.due_at { (due.format("%Y-%m-%d")) }
+                                @if case.overdue { " " span.badge.late { (t("超期", "overdue")) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(html_response(layout::page(
+        &console,
+        "/console/county",
+        t("等待县级确认", "Waiting for county confirmation"),
+        body,
+    )))
+}

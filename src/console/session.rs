@@ -96,11 +96,13 @@ impl FromRequest for Console {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         let lang = Lang::of(req);
-        let next = req
-            .uri()
-            .path_and_query()
-            .map_or("/console", |p| p.as_str())
-            .to_owned();
+        // Back to the page after logging in; a form post cannot be replayed, so its page is lost.
+        let next = match req.method() {
+            &actix_web::http::Method::GET => req.uri().path_and_query().map(|p| p.as_str()),
+            _ => None,
+        }
+        .unwrap_or("/console")
+        .to_owned();
         let request_id = auth::request_id(req);
         Box::pin(async move {
             let login = || PageError::Login { next: next.clone() };

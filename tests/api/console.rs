@@ -182,6 +182,13 @@ async fn a_reviewer_claims_acknowledges_and_recommends_and_the_county_confirms_i
     publish(&app, &reviewer_token, 8).await;
     let mut county = Browser::new(&app);
     county.log_in("county").await;
+    assert_eq!(
+        county.get("/console").await.location.as_deref(),
+        Some("/console/county")
+    );
+    let waiting = county.get("/console/county").await;
+    assert_eq!(waiting.status, 200);
+    assert!(waiting.body.contains(&format!("/console/cases/{id}")));
     let page = county.get(&format!("/console/cases/{id}")).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("value=\"confirm\""), "{}", page.body);
