@@ -507,6 +507,21 @@ pub fn find_notice(conn: &mut DbConn, id: &str) -> ApiResult<Option<(NoticeRow, 
         .optional()?)
 }
 
+/// The newest notices of the townships inside `scope`, with each township's name.
+pub fn notices_in(
+    conn: &mut DbConn,
+    scope: &Scope,
+    limit: i64,
+) -> ApiResult<Vec<(NoticeRow, String)>> {
+    Ok(notices::table
+        .inner_join(jurisdictions::table.on(jurisdictions::code.eq(notices::township_code)))
+        .filter(jurisdictions::path.like(scope.like_pattern()))
+        .order((notices::published_at.desc(), notices::id.desc()))
+        .limit(limit)
+        .select((NoticeRow::as_select(), jurisdictions::name))
+        .load(conn)?)
+}
+
 pub fn notice_cases(conn: &mut DbConn, notice_id: &str) -> ApiResult<Vec<CaseRow>> {
     Ok(cases::table
         .filter(cases::notice_id.eq(notice_id))

@@ -7,30 +7,57 @@ use maud::{Markup, html};
 
 use super::labels;
 use super::layout::{self, Lang, PageError, PageResult, see_other};
+use super::map::{self, MapInput, MapPhoto};
 use super::session::{Console, Form};
 use crate::app::AppState;
 use crate::audit;
-use crate::auth::{Action as Permission, Caller};
+use crate::auth::{Action as Permission, Caller, Role};
 use crate::cases::api::{self as cases_api, CaseDetail};
-use crate::cases::lifecycle::Action;
+use crate::cases::lifecycle::{Action, State};
+use crate::cases::notice::{self, FileObjection, ResolveObjection};
 use crate::cases::service::{self, ActionRequest, Redo};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 use crate::households::api::HouseholdView;
 use crate::households::id_number::IdNumber;
+use crate::jurisdictions::{self, boundary::Boundary, settings};
 use crate::scoring::Assessment;
+use crate::users::store::UserView;
 use crate::visits::api::VisitView;
+use crate::visits::checks::Thresholds;
 
 struct CaseData {
     detail: CaseDetail,
     household: HouseholdView,
     visit: Option<VisitView>,
     assessment: Option<Assessment>,
+    village_boundary: Option<Boundary>,
+    /// How far from the home a photo may be taken (the county's threshold).
+    radius_m: f64,
+    /// GPS positions of the visit's photos, by digest.
+    photo_positions: Vec<(String, f64, f64)>,
+    /// The village's coordinators, for an assignment.
+    coordinators: Vec<UserView>,
 }
 
 fn load(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<CaseData> {
     caller.authorize_role(Permission::ReadHouseholds)?;
     let row = service::find(conn, caller, id)?;
+    let thresholds: Thresholds = settings::load(conn, &row.county_code)?;
+    let village_boundary = jurisdictions::store::find(conn, &caller.scope, &row.village_code)?
+        .and_then(|village| village.boundary)
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .and_then(|value| Boundary::from_geojson(&value).ok());
+    let coordinators = crate::users::store::list(
+        conn,
+        &caller.scope,
+        &crate::users::store::Filter {
+            role: Some(Role::Coordinator),
+            jurisdiction_code: Some(row.village_code.clone()),
+        },
+        None,
+        50,
+    )?;
     let detail = cases_api::detail(conn, caller, row)?;
     let household =
         crate::households::api::household_view(conn, &caller.scope, &detail.case.household_id)?;
@@ -48,11 +75,23 @@ fn load(conn: &mut DbConn, caller: &Caller, id: &str) -> ApiResult<CaseData> {
         }
         None => None,
     };
+    let digests: Vec<String> = visit
+        .iter()
+        .flat_map(|v: &VisitView| v.photos.iter().map(|p| p.digest.clone()))
+        .collect();
+    let photo_positions = crate::visits::store::photo_evidence(conn, &digests)?
+        .into_iter()
+        .filter_map(|p| Some((p.digest, p.gps_lat?, p.gps_lon?)))
+        .collect();
     Ok(CaseData {
         detail,
         household,
         visit,
         assessment,
+        village_boundary,
+        radius_m: thresholds.far_from_household_m,
+        photo_positions,
+        coordinators,
     })
 }
 
@@ -83,6 +122,7 @@ async fn render(
             div { (evidence(console, &data)) }
         }
         (decision(console, &data))
+        (objections(console, &data.detail))
         (history(console.lang, &data.detail))
     };
     Ok(HttpResponse::build(status)
@@ -183,16 +223,63 @@ fn evidence(console: &Console, data: &CaseData) -> Markup {
                     }
                 }
                 div.thumbs {
-                    @for photo in &visit.photos {
+                    @for (i, photo) in visit.photos.iter().enumerate() {
                         figure {
                             a href={ "/console/visits/" (visit.id) "/photos/" (photo.digest) "/original" } target="_blank" {
                                 img src={ "/console/visits/" (visit.id) "/photos/" (photo.digest) "/thumbnail" } alt=(labels::photo_kind(lang, &photo.kind));
                             }
-                            figcaption { (labels::photo_kind(lang, &photo.kind)) }
+                            figcaption { (i + 1) ". " (labels::photo_kind(lang, &photo.kind)) }
                         }
                     }
                 }
             }
+        }
+        (case_map(lang, data))
+    }
+}
+
+/// The village, the home with its allowed radius and the numbered photo positions.
+fn case_map(lang: Lang, data: &CaseData) -> Markup {
+    let t = |zh, en| lang.pick(zh, en);
+    let photos = data
+        .visit
+        .iter()
+        .flat_map(|v| v.photos.iter().enumerate())
+        .filter_map(|(i, photo)| {
+            let (_, lat, lon) = data
+                .photo_positions
+                .iter()
+                .find(|(digest, _, _)| *digest == photo.digest)?;
+            Some(MapPhoto {
+                number: i + 1,
+                label: format!("{}. {}", i + 1, labels::photo_kind(lang, &photo.kind)),
+                lat: *lat,
+                lon: *lon,
+            })
+        })
+        .collect();
+    let input = MapInput {
+        boundary: data.village_boundary.as_ref(),
+        home: data.household.location.as_ref().map(|l| (l.lat, l.lon)),
+        radius_m: data.radius_m,
+        photos,
+    };
+    let title = t(
+        "村界、住址与拍摄位置",
+        "Village boundary, home and photo positions",
+    );
+    html! {
+        h2 { (title) }
+        @match map::svg(&input, title) {
+            Some(svg) => {
+                (svg)
+                p.legend {
+                    span.key.home {} " " (t("登记住址", "registered home")) " · "
+                    span.key.radius {} " " (t("允许范围", "allowed distance")) " " (format!("{:.0}", data.radius_m)) " m · "
+                    span.key.photo {} " " (t("照片拍摄位置（编号同上）", "where each photo was taken (numbered as above)"))
+                }
+            }
+            None => p { (t("没有可显示的位置。", "No position to show.")) },
         }
     }
 }
@@ -208,7 +295,9 @@ fn decision(console: &Console, data: &CaseData) -> Markup {
         .filter(|a| {
             matches!(
                 a,
-                Action::Recommend
+                Action::Accept
+                    | Action::Assign
+                    | Action::Recommend
                     | Action::Reject
                     | Action::Return
                     | Action::Confirm
@@ -248,6 +337,17 @@ fn decision(console: &Console, data: &CaseData) -> Markup {
                         label { input type="radio" name="action" value=(action.as_str()) required; " " (labels::action(lang, *action)) } " "
                     }
                 }
+                @if decisions.contains(&Action::Assign) {
+                    fieldset {
+                        legend { (t("入户的协理员", "Coordinator who visits")) }
+                        select name="coordinator_id" {
+                            option value="" { (t("家庭的责任人", "the household's responsible worker")) }
+                            @for user in &data.coordinators {
+                                option value=(user.id) { (user.display_name) " (" (user.username) ")" }
+                            }
+                        }
+                    }
+                }
                 fieldset {
                     legend { (t("不予推荐的原因", "Reason for a rejection")) }
                     select name="reason_code" {
@@ -265,6 +365,68 @@ fn decision(console: &Console, data: &CaseData) -> Markup {
                 }
                 label { (t("理由（给申请人或协理员）", "Reason (for the applicant or the coordinator)")) textarea name="reason" {} }
                 button { (t("提交决定", "Submit the decision")) }
+            }
+        }
+    }
+}
+
+/// The case's notice, the objections filed during it, and the forms to file or resolve one.
+fn objections(console: &Console, detail: &CaseDetail) -> Markup {
+    let lang = console.lang;
+    let t = |zh, en| lang.pick(zh, en);
+    let case = &detail.case;
+    let on_notice = case.state == State::PublicNotice;
+    let resolver = console.caller.role == Role::TownshipReviewer;
+    html! {
+        @if case.notice_id.is_some() || !detail.objections.is_empty() {
+            h2 { (t("公示与异议", "Public notice and objections")) }
+            @if let Some(notice) = &case.notice_id {
+                p { a href={ "/console/notices/" (notice) } { (t("查看公示", "Open the notice")) } }
+            }
+            @if !detail.objections.is_empty() {
+                table {
+                    thead { tr { th { (t("提出时间", "Filed")) } th { (t("异议人", "Objector")) } th { (t("联系方式", "Contact")) } th { (t("内容", "Content")) } th { (t("处理", "Outcome")) } } }
+                    tbody {
+                        @for o in &detail.objections {
+                            tr {
+                                td { (o.filed_at.format("%Y-%m-%d %H:%M")) }
+                                td { (o.objector_name) }
+                                td { (o.objector_contact.as_deref().unwrap_or("")) }
+                                td { (o.content) }
+                                td {
+                                    @if o.status != "open" {
+                                        (labels::objection_outcome(lang, &o.status)) @if let Some(r) = &o.resolution { "：" (r) }
+                                    } @else if resolver {
+                                        form method="post" action={ "/console/cases/" (case.id) "/objections/" (o.id) } {
+                                            input type="hidden" name="csrf" value=(console.csrf);
+                                            select name="outcome" required {
+                                                @for outcome in ["unfounded", "reinvestigate", "appraisal"] {
+                                                    option value=(outcome) { (labels::objection_outcome(lang, outcome)) }
+                                                }
+                                            }
+                                            textarea name="note" required placeholder=(t("调查情况", "What the investigation found")) {}
+                                            button { (t("处理异议", "Resolve")) }
+                                        }
+                                    } @else {
+                                        (labels::objection_outcome(lang, "open"))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if on_notice {
+                form method="post" action={ "/console/cases/" (case.id) "/objections" } {
+                    input type="hidden" name="csrf" value=(console.csrf);
+                    fieldset {
+                        legend { (t("登记异议（代村民录入）", "Record an objection (on a villager's behalf)")) }
+                        label { (t("异议人", "Objector")) " " input name="objector_name" required maxlength="50"; } " "
+                        label { (t("联系方式（不公开）", "Contact (never published)")) " " input name="objector_contact" maxlength="100"; }
+                        label { (t("异议内容", "Content")) textarea name="content" required maxlength="2000" {} }
+                        button { (t("登记", "Record")) }
+                    }
+                }
             }
         }
     }
@@ -322,7 +484,7 @@ fn action_request(form: &Form) -> ApiResult<ActionRequest> {
         }),
         assessment_id: form.text("assessment_id"),
         acknowledged_flags: form.all("acknowledged_flags"),
-        coordinator_id: None,
+        coordinator_id: form.text("coordinator_id"),
         overturn_reason: None,
     })
 }
@@ -333,8 +495,7 @@ pub async fn act(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> PageResult {
-    let form = Form::parse(&body);
-    console.check_csrf(&form)?;
+    let form = console.form(&body)?;
     let id = id.into_inner();
     let outcome = match action_request(&form) {
         Ok(request) => cases_api::perform(&state, console.caller.clone(), id.clone(), request)
@@ -342,14 +503,80 @@ pub async fn act(
             .map(|_| ()),
         Err(err) => Err(err),
     };
+    back_to_case(&state, &console, id, outcome).await
+}
+
+/// After a form post: back to the case page, or the page again with the core's refusal.
+async fn back_to_case(
+    state: &web::Data<AppState>,
+    console: &Console,
+    id: String,
+    outcome: ApiResult<()>,
+) -> PageResult {
     match outcome {
         Ok(()) => Ok(see_other(format!("/console/cases/{id}"))),
         // Client mistakes come back on the page with the form; anything else is an error page.
         Err(err) if err.kind.status().is_client_error() => {
-            render(&state, &console, id, Some(err), None).await
+            render(state, console, id, Some(err), None).await
         }
         Err(err) => Err(PageError::Api(err)),
     }
+}
+
+pub async fn file_objection(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> PageResult {
+    let form = console.form(&body)?;
+    let request = FileObjection {
+        objector_name: form.text("objector_name").unwrap_or_default(),
+        objector_contact: form.text("objector_contact"),
+        content: form.text("content").unwrap_or_default(),
+    };
+    let (caller, id) = (console.caller.clone(), id.into_inner());
+    let case_id = id.clone();
+    let outcome = state
+        .db
+        .write(move |conn| notice::file_objection(conn, &caller, &case_id, &request).map(|_| ()))
+        .await;
+    back_to_case(&state, &console, id, outcome).await
+}
+
+pub async fn resolve_objection(
+    state: web::Data<AppState>,
+    console: Console,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> PageResult {
+    let form = console.form(&body)?;
+    let (id, objection_id) = path.into_inner();
+    let outcome = match parse("outcome", form.text("outcome").unwrap_or_default()) {
+        Ok(outcome) => {
+            let request = ResolveObjection {
+                outcome,
+                note: form.text("note").unwrap_or_default(),
+            };
+            let (app, caller, case_id) = (state.clone(), console.caller.clone(), id.clone());
+            state
+                .db
+                .write(move |conn| {
+                    notice::resolve_objection(
+                        conn,
+                        &app.calendar,
+                        &caller,
+                        &case_id,
+                        &objection_id,
+                        &request,
+                    )
+                    .map(|_| ())
+                })
+                .await
+        }
+        Err(err) => Err(err),
+    };
+    back_to_case(&state, &console, id, outcome).await
 }
 
 pub async fn claim(
@@ -358,7 +585,7 @@ pub async fn claim(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> PageResult {
-    console.check_csrf(&Form::parse(&body))?;
+    console.form(&body)?;
     let id = id.into_inner();
     cases_api::claim_case(&state, console.caller.clone(), id.clone()).await?;
     Ok(see_other(format!("/console/cases/{id}")))
@@ -371,8 +598,7 @@ pub async fn reveal(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> PageResult {
-    let form = Form::parse(&body);
-    console.check_csrf(&form)?;
+    let form = console.form(&body)?;
     let (id, member) = (id.into_inner(), form.text("member_id").unwrap_or_default());
     let (caller, case_id, member_id) = (console.caller.clone(), id.clone(), member.clone());
     state

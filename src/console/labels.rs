@@ -68,6 +68,17 @@ pub fn photo_kind(lang: Lang, kind: &str) -> &str {
     lang.pick(zh, en)
 }
 
+pub fn objection_outcome(lang: Lang, status: &str) -> &str {
+    let (zh, en) = match status {
+        "open" => ("待处理", "open"),
+        "unfounded" => ("查无实据", "unfounded"),
+        "reinvestigate" => ("重新调查", "reinvestigate"),
+        "appraisal" => ("提交民主评议", "democratic appraisal"),
+        other => return other,
+    };
+    lang.pick(zh, en)
+}
+
 /// 123456 fen → "1234.56".
 pub fn yuan(fen: i64) -> String {
     format!("{}.{:02}", fen / 100, (fen % 100).abs())

@@ -159,7 +159,10 @@ pub fn bare(lang: Lang, title: &str, body: Markup) -> Markup {
 pub fn page(console: &Console, current: &str, title: &str, body: Markup) -> Markup {
     let lang = console.lang;
     let t = |zh, en| lang.pick(zh, en);
-    let mut links = vec![("/console/queue", t("审核队列", "Queue"))];
+    let mut links = vec![
+        ("/console/queue", t("审核队列", "Queue")),
+        ("/console/notices", t("公示", "Notices")),
+    ];
     if matches!(console.caller.role, Role::CountyOfficer | Role::Admin) {
         links.push(("/console/county", t("县级确认", "County confirmation")));
     }
@@ -179,7 +182,7 @@ pub fn page(console: &Console, current: &str, title: &str, body: Markup) -> Mark
                     }
                 }
                 span.who { (console.caller.username) }
-                a href={ "/console/lang?to=" (other.0) "&back=" (encode(current)) } { (other.1) }
+                a href={ "/console/lang?to=" (other.0) "&back=" (encode(&console.here)) } { (other.1) }
                 form.inline method="post" action="/console/logout" {
                     input type="hidden" name="csrf" value=(console.csrf);
                     button.link type="submit" { (t("退出", "Log out")) }
@@ -243,7 +246,7 @@ th{background:#eef1f4}
 .problem{background:#fff5f5;border:1px solid #c53030;padding:.6em;color:#9b1c1c}
 .done{background:#f0fff4;border:1px solid #2f855a;padding:.6em}
 .counts{display:flex;flex-wrap:wrap;gap:.5em;margin-bottom:1em}
-.counts span{background:#fff;border:1px solid #d5dbe1;padding:.2em .6em;border-radius:3px}
+.counts a{background:#fff;border:1px solid #d5dbe1;padding:.2em .6em;border-radius:3px;color:inherit;text-decoration:none}
 .cols{display:grid;grid-template-columns:1fr 1fr;gap:1.2em}
 .thumbs{display:flex;flex-wrap:wrap;gap:.6em}
 .thumbs figure{margin:0;background:#fff;padding:.3em;border:1px solid #d5dbe1}
@@ -253,6 +256,8 @@ button.link{background:none;border:0;padding:0;text-decoration:underline;cursor:
 fieldset{background:#fff;border:1px solid #ccd3da;margin:.6em 0}
 textarea{width:100%;min-height:4em}
 .filters{display:flex;gap:.8em;align-items:end;flex-wrap:wrap;margin-bottom:.8em}
-svg.map{background:#fff;border:1px solid #d5dbe1;max-width:100%}
+svg.map{background:#fff;border:1px solid #d5dbe1;max-width:100%;height:auto}
+.legend .key{display:inline-block;width:.8em;height:.8em;border-radius:50%;vertical-align:middle}
+.key.home{background:#1a4f8a}.key.radius{border:1px dashed #3182ce}.key.photo{background:#c05621}
 @media print{header.bar,form,nav,.noprint{display:none}body{background:#fff}main{max-width:none}}
 "#;

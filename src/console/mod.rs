@@ -5,6 +5,8 @@
 mod case;
 mod labels;
 mod layout;
+mod map;
+mod notices;
 mod queue;
 pub mod session;
 
@@ -30,10 +32,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/console/queue/recommend",
             web::post().to(queue::bulk_recommend),
         )
+        .route("/console/cases", web::get().to(queue::by_state))
         .route("/console/cases/{id}", web::get().to(case::case_page))
         .route("/console/cases/{id}/claim", web::post().to(case::claim))
         .route("/console/cases/{id}/actions", web::post().to(case::act))
         .route("/console/cases/{id}/reveal", web::post().to(case::reveal))
+        .route(
+            "/console/cases/{id}/objections",
+            web::post().to(case::file_objection),
+        )
+        .route(
+            "/console/cases/{id}/objections/{objection_id}",
+            web::post().to(case::resolve_objection),
+        )
+        .route("/console/notices", web::get().to(notices::notices))
+        .route("/console/notices", web::post().to(notices::publish))
+        .route("/console/notices/{id}", web::get().to(notices::notice_page))
+        .route("/console/notices/{id}/print", web::get().to(notices::print))
         .route(
             "/console/visits/{id}/photos/{digest}/{size}",
             web::get().to(case::photo),

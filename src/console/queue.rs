@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::labels;
 use super::layout::{self, PageResult, html_response, see_other};
-use super::session::{Console, Form};
+use super::session::Console;
 use crate::app::AppState;
 use crate::auth::{Caller, Role, Scope};
 use crate::cases::api::{self as cases_api, BulkRecommend, CaseView, QueueQuery};
@@ -138,7 +138,7 @@ pub async fn queue(
         div.counts {
             @for (name, count, late) in &data.counts {
                 @if let Some(s) = State::parse(name) {
-                    span { (labels::state(lang, s)) " " strong { (count) }
+                    a href={ "/console/cases?state=" (name) } { (labels::state(lang, s)) " " strong { (count) }
                         @if *late > 0 { " " span.badge.late { (t("超期", "overdue")) " " (late) } }
                     }
                 }
@@ -262,8 +262,7 @@ pub async fn bulk_recommend(
     console: Console,
     body: web::Bytes,
 ) -> PageResult {
-    let form = Form::parse(&body);
-    console.check_csrf(&form)?;
+    let form = console.form(&body)?;
     let code = township_of(&console.caller, form.text("township")).unwrap_or_default();
     let request = BulkRecommend {
         case_ids: form.all("case_id"),
@@ -282,22 +281,62 @@ pub async fn bulk_recommend(
     )))
 }
 
-/// The county's cases waiting for confirmation, newest first (the API's order), 200 at most.
+/// The county's cases waiting for confirmation. Notices that are over move into county review
+/// first, as the ticker would move them.
 pub async fn county(state: web::Data<AppState>, console: Console) -> PageResult {
-    let lang = console.lang;
-    let t = |zh, en| lang.pick(zh, en);
-    // Notices that are over move into county review first, as the ticker would move them.
     let app = state.clone();
     state
         .db
         .write(move |conn| crate::cases::service::end_notices(conn, &app.calendar))
         .await?;
+    let title = console
+        .lang
+        .pick("等待县级确认", "Waiting for county confirmation");
+    in_state(
+        &state,
+        &console,
+        State::CountyReview,
+        "/console/county",
+        title,
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StateParams {
+    state: String,
+}
+
+/// Every case of the caller's area in one state (the counts on the queue link here), such as
+/// the applications waiting at the township window.
+pub async fn by_state(
+    state: web::Data<AppState>,
+    console: Console,
+    params: web::Query<StateParams>,
+) -> PageResult {
+    let wanted = State::parse(&params.state).ok_or_else(|| {
+        ApiError::unprocessable("state_invalid", "No such case state", "没有这种案件状态")
+    })?;
+    let title = labels::state(console.lang, wanted);
+    in_state(&state, &console, wanted, "/console/queue", title).await
+}
+
+/// The newest 200 cases of the caller's area in `wanted` (the API's list order).
+async fn in_state(
+    state: &web::Data<AppState>,
+    console: &Console,
+    wanted: State,
+    current: &str,
+    title: &str,
+) -> PageResult {
+    let lang = console.lang;
+    let t = |zh, en| lang.pick(zh, en);
     let caller = console.caller.clone();
-    let waiting = state
+    let listed = state
         .db
         .run(move |conn| {
             let filter = crate::cases::store::ListFilter {
-                state: Some(State::CountyReview.as_str()),
+                state: Some(wanted.as_str()),
                 kind: None,
                 overdue_at: None,
             };
@@ -305,8 +344,8 @@ pub async fn county(state: web::Data<AppState>, console: Console) -> PageResult 
         })
         .await?;
     let body = html! {
-        @if waiting.items.is_empty() {
-            p { (t("没有等待县级确认的案件。", "No case is waiting for county confirmation.")) }
+        @if listed.items.is_empty() {
+            p { (t("没有这种状态的案件。", "No case is in this state.")) }
         } @else {
             table {
                 thead { tr {
@@ -314,7 +353,7 @@ pub async fn county(state: web::Data<AppState>, console: Console) -> PageResult 
                     th { (t("评分档", "Band")) } th { (t("疑点", "Flags")) } th { (t("期限", "Due")) }
                 } }
                 tbody {
-                    @for case in &waiting.items {
+                    @for case in &listed.items {
                         tr {
                             td { a href={ "/console/cases/" (case.id) } { (case.head_name) } }
                             td { (case.village_name) }
@@ -330,10 +369,5 @@ pub async fn county(state: web::Data<AppState>, console: Console) -> PageResult 
             }
         }
     };
-    Ok(html_response(layout::page(
-        &console,
-        "/console/county",
-        t("等待县级确认", "Waiting for county confirmation"),
-        body,
-    )))
+    Ok(html_response(layout::page(console, current, title, body)))
 }

@@ -62,13 +62,17 @@ pub struct Console {
     pub lang: Lang,
     /// The CSRF token every form of this session must send back.
     pub csrf: String,
+    /// The page asked for (a GET's path and query; the console's home after a form post),
+    /// where the language switch comes back to.
+    pub here: String,
 }
 
 impl Console {
-    /// Refuses a form that does not carry this session's CSRF token.
-    pub fn check_csrf(&self, form: &Form) -> Result<(), PageError> {
+    /// The posted form, refused unless it carries this session's CSRF token.
+    pub fn form(&self, body: &[u8]) -> Result<Form, PageError> {
+        let form = Form::parse(body);
         match form.get("csrf") {
-            Some(token) if constant_time_eq(token.as_bytes(), self.csrf.as_bytes()) => Ok(()),
+            Some(token) if constant_time_eq(token.as_bytes(), self.csrf.as_bytes()) => Ok(form),
             _ => Err(csrf_refused()),
         }
     }
@@ -96,8 +100,9 @@ impl FromRequest for Console {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let cookie = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned());
         let lang = Lang::of(req);
-        // Back to the page after logging in; a form post cannot be replayed, so its page is lost.
-        let next = match req.method() {
+        // Back to the page after logging in or switching the language; a form post cannot be
+        // replayed, so its page is lost.
+        let here = match req.method() {
             &actix_web::http::Method::GET => req.uri().path_and_query().map(|p| p.as_str()),
             _ => None,
         }
@@ -105,7 +110,7 @@ impl FromRequest for Console {
         .to_owned();
         let request_id = auth::request_id(req);
         Box::pin(async move {
-            let login = || PageError::Login { next: next.clone() };
+            let login = || PageError::Login { next: here.clone() };
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let (user_id, session_id) = cookie
                 .as_deref()
@@ -133,6 +138,7 @@ impl FromRequest for Console {
                 },
                 lang,
                 csrf,
+                here,
             })
         })
     }
@@ -292,7 +298,7 @@ pub async fn logout(
     console: Console,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    console.check_csrf(&Form::parse(&body))?;
+    console.form(&body)?;
     auth::api::end_session(&state, console.caller).await?;
     let mut gone = cookie(&state, SESSION_COOKIE, String::new(), "/console");
     gone.make_removal();

@@ -317,6 +317,11 @@ impl Boundary {
         }
     }
 
+    /// The polygons (x = longitude, y = latitude), for drawing.
+    pub fn shape(&self) -> &MultiPolygon<f64> {
+        &self.shape
+    }
+
     /// Area-weighted centre as `(lat, lon)`; for a concave shape it may lie outside.
     pub fn centroid(&self) -> Option<(f64, f64)> {
         self.shape.centroid().map(|p| (p.y(), p.x()))

@@ -368,3 +368,165 @@ async fn clean_cases_ticked_in_the_queue_are_recommended_together() {
         assert_eq!(case(&app, &token, id).await["state"], "recommended");
     }
 }
+
+/// The first case linked from a console page.
+fn first_case_link(body: &str) -> String {
+    let start = body.find("href=\"/console/cases/").expect("a case link") + 21;
+    let end = body[start..].find('"').unwrap() + start;
+    body[start..end].to_owned()
+}
+
+#[tokio::test]
+async fn an_application_at_the_window_is_accepted_and_assigned_in_the_console() {
+    let app = spawn_app().await;
+    let token = app.token("reviewer").await;
+    let mut reviewer = Browser::new(&app);
+    reviewer.log_in("reviewer").await;
+    let applied = reviewer.get("/console/cases?state=applied").await;
+    assert_eq!(applied.status, 200);
+    let id = first_case_link(&applied.body);
+    assert_eq!(case(&app, &token, &id).await["state"], "applied");
+
+    let page = reviewer.get(&format!("/console/cases/{id}")).await;
+    assert!(page.body.contains("value=\"accept\""), "{}", page.body);
+    let accepted = reviewer
+        .post(
+            &format!("/console/cases/{id}/actions"),
+            &[("csrf", &page.csrf()), ("action", "accept")],
+        )
+        .await;
+    assert_eq!(accepted.status, 303, "{}", accepted.body);
+    assert_eq!(case(&app, &token, &id).await["state"], "accepted");
+
+    // The coordinators of the household's village are offered; one is named.
+    let page = reviewer.get(&format!("/console/cases/{id}")).await;
+    let coordinator = app.login("coord01").await.user["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let village = case(&app, &token, &id).await["village_code"].clone();
+    let offered = page.body.contains(&format!("value=\"{coordinator}\""));
+    assert_eq!(offered, village == "421083105001", "{}", page.body);
+    let named = if offered { coordinator.as_str() } else { "" };
+    let assigned = reviewer
+        .post(
+            &format!("/console/cases/{id}/actions"),
+            &[
+                ("csrf", &page.csrf()),
+                ("action", "assign"),
+                ("coordinator_id", named),
+            ],
+        )
+        .await;
+    assert_eq!(assigned.status, 303, "{}", assigned.body);
+    assert_eq!(case(&app, &token, &id).await["state"], "visit_assigned");
+
+    // A state that does not exist is a clear 422 page.
+    let wrong = reviewer.get("/console/cases?state=nonsense").await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.body.contains("state_invalid"));
+}
+
+#[tokio::test]
+async fn a_notice_is_published_printed_and_objected_to_in_the_console() {
+    let app = spawn_app().await;
+    let token = app.token("reviewer").await;
+    let home = recommendable_home(&app, "卫小兰").await;
+    visit_with(&app, &home, 8600, answers()).await;
+    let id = case_of(&app, &home.id).await;
+    let mut reviewer = Browser::new(&app);
+    reviewer.log_in("reviewer").await;
+    let queue = reviewer.get("/console/queue").await;
+    reviewer
+        .post(
+            &format!("/console/cases/{id}/claim"),
+            &[("csrf", &queue.csrf())],
+        )
+        .await;
+    let page = reviewer.get(&format!("/console/cases/{id}")).await;
+    let assessment = case(&app, &token, &id).await["assessment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    reviewer
+        .post(
+            &format!("/console/cases/{id}/actions"),
+            &[
+                ("csrf", &page.csrf()),
+                ("action", "recommend"),
+                ("assessment_id", &assessment),
+                ("reason", "核查属实"),
+            ],
+        )
+        .await;
+
+    let notices = reviewer.get("/console/notices").await;
+    assert!(notices.body.contains("卫小兰"), "{}", notices.body);
+    let bad_date = reviewer
+        .post(
+            "/console/notices",
+            &[("csrf", &notices.csrf()), ("starts_on", "2026-13-40")],
+        )
+        .await;
+    assert_eq!(bad_date.status, 422);
+    let published = reviewer
+        .post("/console/notices", &[("csrf", &notices.csrf())])
+        .await;
+    assert_eq!(published.status, 303, "{}", published.body);
+    let notice_path = published.location.unwrap();
+    let notice = reviewer.get(&notice_path).await;
+    assert!(notice.body.contains("卫*兰") && notice.body.contains(&id));
+    let sheet = reviewer.get(&format!("{notice_path}/print")).await;
+    assert!(sheet.body.contains("卫*兰") && !sheet.body.contains("卫小兰"));
+    assert_eq!(case(&app, &token, &id).await["state"], "public_notice");
+    // Nothing is left to publish.
+    let again = reviewer
+        .post("/console/notices", &[("csrf", &notices.csrf())])
+        .await;
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("nothing_to_publish"));
+
+    // An objection is recorded on a villager's behalf, then found unfounded.
+    let page = reviewer.get(&format!("/console/cases/{id}")).await;
+    assert!(page.body.contains("/objections\""), "{}", page.body);
+    let empty = reviewer
+        .post(
+            &format!("/console/cases/{id}/objections"),
+            &[("csrf", &page.csrf()), ("objector_name", "王五")],
+        )
+        .await;
+    assert_eq!(empty.status, 422);
+    assert!(empty.body.contains("text_length"));
+    let filed = reviewer
+        .post(
+            &format!("/console/cases/{id}/objections"),
+            &[
+                ("csrf", &page.csrf()),
+                ("objector_name", "王五"),
+                ("objector_contact", "13800001111"),
+                ("content", "该户有经营收入"),
+            ],
+        )
+        .await;
+    assert_eq!(filed.status, 303, "{}", filed.body);
+    let detail = case(&app, &token, &id).await;
+    let objection = detail["objections"][0]["id"].as_str().unwrap().to_owned();
+    let page = reviewer.get(&format!("/console/cases/{id}")).await;
+    assert!(page.body.contains("该户有经营收入") && page.body.contains("13800001111"));
+    let sheet = reviewer.get(&format!("{notice_path}/print")).await;
+    assert!(!sheet.body.contains("13800001111") && !sheet.body.contains("王五"));
+    let resolved = reviewer
+        .post(
+            &format!("/console/cases/{id}/objections/{objection}"),
+            &[
+                ("csrf", &page.csrf()),
+                ("outcome", "unfounded"),
+                ("note", "经核实无经营收入"),
+            ],
+        )
+        .await;
+    assert_eq!(resolved.status, 303, "{}", resolved.body);
+    let detail = case(&app, &token, &id).await;
+    assert_eq!(detail["objections"][0]["status"], "unfounded");
+    assert_eq!(detail["state"], "public_notice");
+}
