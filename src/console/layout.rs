@@ -164,7 +164,11 @@ pub fn page(console: &Console, current: &str, title: &str, body: Markup) -> Mark
         ("/console/notices", t("公示", "Notices")),
     ];
     if matches!(console.caller.role, Role::CountyOfficer | Role::Admin) {
-        links.push(("/console/county", t("县级确认", "County confirmation")));
+        links.extend([
+            ("/console/county", t("县级确认", "County confirmation")),
+            ("/console/spot-checks", t("抽查", "Spot checks")),
+            ("/console/report", t("报表", "Report")),
+        ]);
     }
     let other = match lang {
         Lang::Zh => ("en", "English"),
@@ -248,6 +252,8 @@ th{background:#eef1f4}
 .counts{display:flex;flex-wrap:wrap;gap:.5em;margin-bottom:1em}
 .counts a{background:#fff;border:1px solid #d5dbe1;padding:.2em .6em;border-radius:3px;color:inherit;text-decoration:none}
 .cols{display:grid;grid-template-columns:1fr 1fr;gap:1.2em}
+figure.chart{margin:0 0 1em;background:#fff;border:1px solid #d5dbe1;padding:.6em}
+figure.chart figcaption{font-weight:bold;margin-bottom:.4em}
 .thumbs{display:flex;flex-wrap:wrap;gap:.6em}
 .thumbs figure{margin:0;background:#fff;padding:.3em;border:1px solid #d5dbe1}
 .thumbs img{display:block;width:160px;height:120px;object-fit:cover}

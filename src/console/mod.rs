@@ -7,6 +7,7 @@ mod labels;
 mod layout;
 mod map;
 mod notices;
+mod oversight;
 mod queue;
 pub mod session;
 
@@ -49,6 +50,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/notices", web::post().to(notices::publish))
         .route("/console/notices/{id}", web::get().to(notices::notice_page))
         .route("/console/notices/{id}/print", web::get().to(notices::print))
+        .route(
+            "/console/spot-checks",
+            web::get().to(oversight::spot_checks),
+        )
+        .route("/console/spot-checks", web::post().to(oversight::store))
+        .route("/console/spot-checks/{id}", web::get().to(oversight::draw))
+        .route("/console/report", web::get().to(oversight::report))
         .route(
             "/console/visits/{id}/photos/{digest}/{size}",
             web::get().to(case::photo),

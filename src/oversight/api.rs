@@ -14,7 +14,8 @@ use super::store;
 use crate::app::AppState;
 use crate::audit;
 use crate::auth::{Action, Caller, Role, Scope};
-use crate::cases::workdays::{china_date, china_day_start};
+use crate::cases::workdays::{Calendar, china_date, china_day_start};
+use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::jurisdictions::{self, api::county_for};
 
@@ -113,32 +114,39 @@ pub async fn preview_draw(
     code: web::Path<String>,
     body: web::Json<DrawRequest>,
 ) -> ApiResult<HttpResponse> {
-    let request = body.into_inner();
+    let preview = state
+        .db
+        .run(move |conn| preview(conn, &caller, &code, &body))
+        .await?;
+    Ok(HttpResponse::Ok().json(preview))
+}
+
+/// The draw a request would make, creating nothing (the API's and the console's preview).
+pub fn preview(
+    conn: &mut DbConn,
+    caller: &Caller,
+    code: &str,
+    request: &DrawRequest,
+) -> ApiResult<DrawPreview> {
     let Checked {
         params,
         seed,
         from,
         to,
     } = request.check()?;
-    let preview = state
-        .db
-        .run(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::DrawSpotChecks)?;
-            let frame = store::approved_between(conn, &county.code, from, to)?;
-            let draw = sampling::draw(&frame, &params, seed);
-            Ok(DrawPreview {
-                county_code: county.code,
-                from: request.from,
-                to: request.to,
-                seed,
-                params,
-                frame_size: frame.len(),
-                strata: draw.strata,
-                selected: draw.selected,
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(preview))
+    let county = county_for(conn, caller, code, Action::DrawSpotChecks)?;
+    let frame = store::approved_between(conn, &county.code, from, to)?;
+    let draw = sampling::draw(&frame, &params, seed);
+    Ok(DrawPreview {
+        county_code: county.code,
+        from: request.from,
+        to: request.to,
+        seed,
+        params,
+        frame_size: frame.len(),
+        strata: draw.strata,
+        selected: draw.selected,
+    })
 }
 
 /// Stores the county's spot-check draw for a period and opens a spot-check visit per sampled
@@ -162,32 +170,40 @@ pub async fn create_draw(
     code: web::Path<String>,
     body: web::Json<DrawRequest>,
 ) -> ApiResult<HttpResponse> {
-    let request = body.into_inner();
+    let app = state.clone();
+    let view = state
+        .db
+        .write(move |conn| store_draw(conn, &app.calendar, &caller, &code, body.into_inner()))
+        .await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// Stores a draw and opens its spot-check visits (the API's and the console's).
+pub fn store_draw(
+    conn: &mut DbConn,
+    calendar: &Calendar,
+    caller: &Caller,
+    code: &str,
+    request: DrawRequest,
+) -> ApiResult<DrawView> {
     let Checked {
         params,
         seed,
         from,
         to,
     } = request.check()?;
-    let app = state.clone();
-    let view = state
-        .db
-        .write(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::DrawSpotChecks)?;
-            let new = NewDraw {
-                county,
-                first_day: request.from,
-                last_day: request.to,
-                from,
-                to,
-                seed,
-                params,
-                inspector_ids: request.inspector_ids,
-            };
-            spot_checks::create(conn, &app.calendar, &caller, new)
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(view))
+    let county = county_for(conn, caller, code, Action::DrawSpotChecks)?;
+    let new = NewDraw {
+        county,
+        first_day: request.from,
+        last_day: request.to,
+        from,
+        to,
+        seed,
+        params,
+        inspector_ids: request.inspector_ids,
+    };
+    spot_checks::create(conn, calendar, caller, new)
 }
 
 /// One stored draw: its seed, rates, strata and checks, re-run to show it reproduces.
@@ -213,15 +229,18 @@ pub async fn get_draw(
     let (code, id) = path.into_inner();
     let view = state
         .db
-        .run(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::DrawSpotChecks)?;
-            let row = store::find_draw(conn, &id)?
-                .filter(|row| row.county_code == county.code)
-                .ok_or_else(|| ApiError::not_found("Spot-check draw", "该抽查批次"))?;
-            spot_checks::view(conn, row)
-        })
+        .run(move |conn| find_draw(conn, &caller, &code, &id))
         .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// One stored draw of the county, re-run.
+pub fn find_draw(conn: &mut DbConn, caller: &Caller, code: &str, id: &str) -> ApiResult<DrawView> {
+    let county = county_for(conn, caller, code, Action::DrawSpotChecks)?;
+    let row = store::find_draw(conn, id)?
+        .filter(|row| row.county_code == county.code)
+        .ok_or_else(|| ApiError::not_found("Spot-check draw", "该抽查批次"))?;
+    spot_checks::view(conn, row)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -252,22 +271,25 @@ pub async fn list_draws(
 ) -> ApiResult<HttpResponse> {
     let draws = state
         .db
-        .run(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::DrawSpotChecks)?;
-            Ok(store::draws_of(conn, &county.code)?
-                .into_iter()
-                .map(|row| DrawSummary {
-                    id: row.id,
-                    first_day: row.first_day,
-                    last_day: row.last_day,
-                    seed: row.seed as u64,
-                    drawn_by: row.drawn_by,
-                    drawn_at: row.drawn_at,
-                })
-                .collect::<Vec<_>>())
-        })
+        .run(move |conn| draws(conn, &caller, &code))
         .await?;
     Ok(HttpResponse::Ok().json(draws))
+}
+
+/// The county's stored draws, latest period first.
+pub fn draws(conn: &mut DbConn, caller: &Caller, code: &str) -> ApiResult<Vec<DrawSummary>> {
+    let county = county_for(conn, caller, code, Action::DrawSpotChecks)?;
+    Ok(store::draws_of(conn, &county.code)?
+        .into_iter()
+        .map(|row| DrawSummary {
+            id: row.id,
+            first_day: row.first_day,
+            last_day: row.last_day,
+            seed: row.seed as u64,
+            drawn_by: row.drawn_by,
+            drawn_at: row.drawn_at,
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -312,32 +334,11 @@ pub async fn get_report(
     query: web::Query<ReportQuery>,
 ) -> ApiResult<HttpResponse> {
     let query = query.into_inner();
-    if query.to < query.from || query.to - query.from > Duration::days(366) {
-        return Err(ApiError::unprocessable(
-            "period_invalid",
-            "The period must run forwards and span at most a year",
-            "统计期间须起止有序且不超过一年",
-        ));
-    }
-    let period = Period {
-        from: china_day_start(query.from),
-        to: china_day_start(query.to + Duration::days(1)),
-        first_day: query.from,
-        last_day: query.to,
-    };
+    let (from, to) = (query.from, query.to);
     let app = state.clone();
     let report = state
         .db
-        .run(move |conn| {
-            let county = county_for(conn, &caller, &code, Action::ReadReports)?;
-            let facts = store::report_facts(
-                conn,
-                &county.code,
-                period.from.naive_utc(),
-                period.to.naive_utc(),
-            )?;
-            Ok(report::build(&facts, &period, &app.calendar))
-        })
+        .run(move |conn| county_report(conn, &app.calendar, &caller, &code, from, to))
         .await?;
     Ok(match query.format.unwrap_or(ReportFormat::Json) {
         ReportFormat::Json => HttpResponse::Ok().json(report),
@@ -345,6 +346,38 @@ pub async fn get_report(
             .content_type("text/csv; charset=utf-8")
             .body(report::to_csv(&report)),
     })
+}
+
+/// The county's report for the days `first_day` to `last_day` (the API's and the console's).
+pub fn county_report(
+    conn: &mut DbConn,
+    calendar: &Calendar,
+    caller: &Caller,
+    code: &str,
+    first_day: NaiveDate,
+    last_day: NaiveDate,
+) -> ApiResult<Report> {
+    if last_day < first_day || last_day - first_day > Duration::days(366) {
+        return Err(ApiError::unprocessable(
+            "period_invalid",
+            "The period must run forwards and span at most a year",
+            "统计期间须起止有序且不超过一年",
+        ));
+    }
+    let period = Period {
+        from: china_day_start(first_day),
+        to: china_day_start(last_day + Duration::days(1)),
+        first_day,
+        last_day,
+    };
+    let county = county_for(conn, caller, code, Action::ReadReports)?;
+    let facts = store::report_facts(
+        conn,
+        &county.code,
+        period.from.naive_utc(),
+        period.to.naive_utc(),
+    )?;
+    Ok(report::build(&facts, &period, calendar))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]

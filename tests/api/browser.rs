@@ -210,10 +210,10 @@ impl Page<'_> {
         self.follow("//button[@type='submit']").await;
     }
 
-    /// Submits the form whose action ends with `action`.
+    /// Submits the posted form whose action ends with `action`.
     async fn submit(&self, action: &str) {
         self.follow(&format!(
-            "//form[substring(@action, string-length(@action) - {}) = '{action}']//button[not(@type) or @type='submit']",
+            "//form[@method='post'][substring(@action, string-length(@action) - {}) = '{action}']//button[not(@type) or @type='submit']",
             action.len() - 1
         ))
         .await;
@@ -362,6 +362,34 @@ async fn a_reviewer_returns_a_flagged_case_then_recommends_publishes_and_the_cou
     assert!(county.text().await.contains("已批准"));
     shots.take(&county.browser, "case-approved").await;
     assert_eq!(case(&app, &reviewer_token, &id).await["state"], "approved");
+
+    // The approval is in this month's spot-check frame and report.
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let month = format!("from={}&to={today}", today - chrono::Duration::days(30));
+    county
+        .open(&format!("/console/spot-checks?{month}&rate_percent=100"))
+        .await;
+    assert!(county.text().await.contains("峰口镇"));
+    shots.take(&county.browser, "spot-check-preview").await;
+    county.submit("/console/spot-checks").await;
+    assert!(
+        county.path().await.starts_with("/console/spot-checks/"),
+        "{}",
+        county.text().await
+    );
+    shots.take(&county.browser, "spot-check-draw").await;
+    county.open(&format!("/console/report?{month}")).await;
+    assert_eq!(
+        county
+            .browser
+            .find_all(Locator::Css("figure.chart svg"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    shots.take(&county.browser, "report").await;
+    county.open(&format!("/console/cases/{id}")).await;
 
     // In English, the same page.
     county.follow("//a[text()='English']").await;

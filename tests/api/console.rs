@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::cases::{add_user, case, case_of, publish, recommendable_home, visit_with};
-use crate::helpers::{CAOSHI, PASSWORD, TestApp, spawn_app};
+use crate::helpers::{CAOSHI, FENGKOU, PASSWORD, TestApp, spawn_app};
+use crate::oversight::approved_home;
 use crate::visits::{answers, clean_photos, visit};
 
 /// A browser: keeps cookies, never follows redirects (the tests look at them).
@@ -529,4 +530,72 @@ async fn a_notice_is_published_printed_and_objected_to_in_the_console() {
     let detail = case(&app, &token, &id).await;
     assert_eq!(detail["objections"][0]["status"], "unfounded");
     assert_eq!(detail["state"], "public_notice");
+}
+
+#[tokio::test]
+async fn the_county_previews_stores_and_reads_a_spot_check_draw_and_its_report_in_the_console() {
+    let app = spawn_app().await;
+    let (reviewer, coord) = (app.token("reviewer").await, app.token("coord01").await);
+    for (name, scene) in [("严小春", 8700), ("严小夏", 8800)] {
+        approved_home(&app, &reviewer, &coord, FENGKOU, name, scene).await;
+    }
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let from = (today - chrono::Duration::days(3)).to_string();
+    let mut county = Browser::new(&app);
+    county.log_in("county").await;
+
+    let preview = county
+        .get(&format!(
+            "/console/spot-checks?from={from}&to={today}&rate_percent=100"
+        ))
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert!(preview.body.contains("峰口镇") && preview.body.contains("<strong>2</strong>"));
+    let stored = county
+        .post(
+            "/console/spot-checks",
+            &[
+                ("csrf", &preview.csrf()),
+                ("from", &from),
+                ("to", &today.to_string()),
+                ("rate_percent", "100"),
+            ],
+        )
+        .await;
+    assert_eq!(stored.status, 303, "{}", stored.body);
+    let draw = county.get(&stored.location.unwrap()).await;
+    assert_eq!(draw.status, 200);
+    assert_eq!(draw.body.matches("href=\"/console/cases/").count(), 2);
+    assert!(draw.body.contains("峰口镇"));
+    // The same period cannot be drawn twice.
+    let list = county.get("/console/spot-checks").await;
+    let twice = county
+        .post(
+            "/console/spot-checks",
+            &[
+                ("csrf", &list.csrf()),
+                ("from", &from),
+                ("to", &today.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(twice.status, 409, "{}", twice.body);
+
+    let report = county
+        .get(&format!("/console/report?from={from}&to={today}"))
+        .await;
+    assert_eq!(report.status, 200, "{}", report.body);
+    assert_eq!(report.body.matches("<figure class=\"chart\">").count(), 2);
+    assert!(report.body.contains("0% (0/2)"), "{}", report.body);
+    let backwards = county
+        .get(&format!("/console/report?from={today}&to={from}"))
+        .await;
+    assert_eq!(backwards.status, 422);
+    assert!(backwards.body.contains("period_invalid"));
+
+    // Township reviewers draw nothing and read no county report.
+    let mut township = Browser::new(&app);
+    township.log_in("reviewer").await;
+    assert_eq!(township.get("/console/spot-checks").await.status, 403);
+    assert_eq!(township.get("/console/report").await.status, 403);
 }

@@ -17,7 +17,7 @@ fn china_today() -> NaiveDate {
 }
 
 /// One household of the coordinator's village taken from application to county approval.
-async fn approved_home(
+pub async fn approved_home(
     app: &TestApp,
     reviewer: &str,
     coord: &str,
