@@ -101,6 +101,7 @@ impl ResponseError for PageError {
                 );
                 HttpResponse::build(err.kind.status())
                     .content_type("text/html; charset=utf-8")
+                    .insert_header(("Cache-Control", "no-store"))
                     .body(body.into_string())
             }
         }

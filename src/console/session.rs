@@ -279,7 +279,11 @@ pub async fn login(
         }
         Err(err) => {
             let token = expected_token(&req);
-            Ok(HttpResponse::build(err.kind.status())
+            let mut page = HttpResponse::build(err.kind.status());
+            if let Some(secs) = err.retry_after_secs {
+                page.insert_header(("Retry-After", secs.to_string()));
+            }
+            Ok(page
                 .content_type("text/html; charset=utf-8")
                 .body(login_page(lang, &token, &next, Some(&err)).into_string()))
         }

@@ -20,6 +20,7 @@ struct Browser<'a> {
 struct Page {
     status: u16,
     location: Option<String>,
+    headers: reqwest::header::HeaderMap,
     body: String,
 }
 
@@ -70,6 +71,7 @@ impl<'a> Browser<'a> {
         Page {
             status,
             location,
+            headers: response.headers().clone(),
             body: response.text().await.unwrap(),
         }
     }
@@ -598,4 +600,43 @@ async fn the_county_previews_stores_and_reads_a_spot_check_draw_and_its_report_i
     township.log_in("reviewer").await;
     assert_eq!(township.get("/console/spot-checks").await.status, 403);
     assert_eq!(township.get("/console/report").await.status, 403);
+}
+
+#[tokio::test]
+async fn repeated_wrong_passwords_on_the_login_page_get_429_with_retry_after() {
+    let app = spawn_app().await;
+    let mut browser = Browser::new(&app);
+    let form = browser.get("/console/login").await;
+    let csrf = form.csrf();
+    let mut last = None;
+    for _ in 0..8 {
+        let page = browser
+            .post(
+                "/console/login",
+                &[
+                    ("csrf", &csrf),
+                    ("username", "reviewer"),
+                    ("password", "wrong-password"),
+                ],
+            )
+            .await;
+        assert!(matches!(page.status, 401 | 429), "{}", page.status);
+        last = Some(page);
+    }
+    let throttled = last.unwrap();
+    assert_eq!(throttled.status, 429);
+    let wait: u64 = throttled.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0);
+    assert!(throttled.body.contains("too_many"), "{}", throttled.body);
+
+    // Error pages are never cached either.
+    let mut reviewer = Browser::new(&app);
+    reviewer.log_in("coord01").await;
+    let refused = reviewer.get("/console/queue").await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.headers["cache-control"], "no-store");
 }
