@@ -14,9 +14,10 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::json;
 
-use crate::cases::{add_user, case, case_of, recommendable_home, visit_with};
+use crate::cases::{add_user, case, visit_with};
+use crate::console::single_staff_case;
 use crate::helpers::{CAOSHI, PASSWORD, TestApp, spawn_app};
-use crate::visits::{answers, clean_photos, visit};
+use crate::visits::answers;
 
 const WIDTH: u32 = 1366;
 const HEIGHT: u32 = 768;
@@ -226,17 +227,8 @@ async fn a_reviewer_returns_a_flagged_case_then_recommends_publishes_and_the_cou
     let app = spawn_app().await;
     let driver = Driver::start().await;
     let mut shots = Shots::new();
-    let coord = app.token("coord01").await;
     let reviewer_token = app.token("reviewer").await;
-    let home = recommendable_home(&app, "郑小花").await;
-    // One visitor only: the visit carries the single_staff flag.
-    let photos = clean_photos(&app, &coord, &home, 8300).await;
-    let mut body = visit(&home, &photos);
-    body["staff"] = json!([{ "user_id": "me" }]);
-    app.post_json("/api/v1/visits", &coord, &body)
-        .await
-        .expect(201);
-    let id = case_of(&app, &home.id).await;
+    let (home, id, photos) = single_staff_case(&app, "郑小花", 8300).await;
 
     // The reviewer logs in, finds the flagged case in the queue and claims it from the list.
     let reviewer = Page {
@@ -269,7 +261,7 @@ async fn a_reviewer_returns_a_flagged_case_then_recommends_publishes_and_the_cou
             .await
             .unwrap()
             .len(),
-        photos.len(),
+        photos,
         "every photo is on the map"
     );
     shots.take(&reviewer.browser, "case-claimed").await;

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::cases::{add_user, case, case_of, publish, recommendable_home, visit_with};
 use crate::helpers::{CAOSHI, FENGKOU, PASSWORD, TestApp, spawn_app};
 use crate::oversight::approved_home;
-use crate::visits::{answers, clean_photos, visit};
+use crate::visits::{Home, answers, clean_photos, visit};
 
 /// A browser: keeps cookies, never follows redirects (the tests look at them).
 struct Browser<'a> {
@@ -106,19 +106,25 @@ impl<'a> Browser<'a> {
     }
 }
 
-#[tokio::test]
-async fn a_reviewer_claims_acknowledges_and_recommends_and_the_county_confirms_in_the_console() {
-    let app = spawn_app().await;
+/// A recommendable home visited by one coordinator alone, so that its case waits in the
+/// queue with the single_staff flag: (home, case id, number of photos).
+pub async fn single_staff_case(app: &TestApp, name: &str, scene: u64) -> (Home, String, usize) {
     let coord = app.token("coord01").await;
-    let home = recommendable_home(&app, "郑小花").await;
-    // One visitor only: the visit carries the single_staff flag.
-    let photos = clean_photos(&app, &coord, &home, 8100).await;
+    let home = recommendable_home(app, name).await;
+    let photos = clean_photos(app, &coord, &home, scene).await;
     let mut body = visit(&home, &photos);
     body["staff"] = json!([{ "user_id": "me" }]);
     app.post_json("/api/v1/visits", &coord, &body)
         .await
         .expect(201);
-    let id = case_of(&app, &home.id).await;
+    let id = case_of(app, &home.id).await;
+    (home, id, photos.len())
+}
+
+#[tokio::test]
+async fn a_reviewer_claims_acknowledges_and_recommends_and_the_county_confirms_in_the_console() {
+    let app = spawn_app().await;
+    let (_, id, _) = single_staff_case(&app, "郑小花", 8100).await;
 
     let mut reviewer = Browser::new(&app);
     reviewer.log_in("reviewer").await;
