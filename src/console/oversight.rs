@@ -54,22 +54,27 @@ fn period(from: Option<&str>, to: Option<&str>) -> ApiResult<(NaiveDate, NaiveDa
     ))
 }
 
+fn number<T: std::str::FromStr>(field: &str, value: Option<&str>) -> ApiResult<Option<T>> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse().map_err(|_| invalid(field)))
+        .transpose()
+}
+
+/// A draw request from a form; `seed` is set when storing the draw a preview showed.
 fn draw_request(
     from: Option<&str>,
     to: Option<&str>,
     rate: Option<&str>,
+    seed: Option<&str>,
 ) -> ApiResult<DrawRequest> {
     let (from, to) = period(from, to)?;
-    let rate_percent = rate
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(|v| v.parse().map_err(|_| invalid("rate_percent")))
-        .transpose()?;
     Ok(DrawRequest {
         from,
         to,
-        seed: None,
-        rate_percent,
+        seed: number("seed", seed)?,
+        rate_percent: number("rate_percent", rate)?,
         min_rate_percent: None,
         inspector_ids: Vec::new(),
     })
@@ -133,6 +138,7 @@ pub async fn spot_checks(
         params.from.as_deref(),
         params.to.as_deref(),
         params.rate_percent.as_deref(),
+        None,
     )?;
     let (caller, code) = (
         console.caller.clone(),
@@ -166,6 +172,7 @@ pub async fn spot_checks(
                 input type="hidden" name="from" value=(p.from);
                 input type="hidden" name="to" value=(p.to);
                 input type="hidden" name="rate_percent" value=(p.params.rate_percent);
+                input type="hidden" name="seed" value=(p.seed);
                 button { (t("确定抽查并派发入户任务", "Store the draw and send the visits to the inspectors")) }
             }
         }
@@ -195,11 +202,17 @@ pub async fn spot_checks(
     )))
 }
 
-/// Stores the draw that was previewed (a new seed is drawn only when the form has none).
+/// Stores the draw that was previewed: the same seed, so the same sample (a new seed only
+/// when the form has none).
 pub async fn store(state: web::Data<AppState>, console: Console, body: web::Bytes) -> PageResult {
     let form: Form = console.form(&body)?;
     console.caller.authorize_role(Permission::DrawSpotChecks)?;
-    let request = draw_request(form.get("from"), form.get("to"), form.get("rate_percent"))?;
+    let request = draw_request(
+        form.get("from"),
+        form.get("to"),
+        form.get("rate_percent"),
+        form.get("seed"),
+    )?;
     let (app, caller) = (state.clone(), console.caller.clone());
     let code = caller.jurisdiction_code.clone();
     let view = state

@@ -559,6 +559,17 @@ async fn the_county_previews_stores_and_reads_a_spot_check_draw_and_its_report_i
         .await;
     assert_eq!(preview.status, 200, "{}", preview.body);
     assert!(preview.body.contains("峰口镇") && preview.body.contains("<strong>2</strong>"));
+    let field = |page: &Page, name: &str| {
+        let start = page
+            .body
+            .find(&format!("name=\"{name}\" value=\""))
+            .unwrap()
+            + name.len()
+            + 15;
+        let end = page.body[start..].find('"').unwrap() + start;
+        page.body[start..end].to_owned()
+    };
+    let seed = field(&preview, "seed");
     let stored = county
         .post(
             "/console/spot-checks",
@@ -567,12 +578,17 @@ async fn the_county_previews_stores_and_reads_a_spot_check_draw_and_its_report_i
                 ("from", &from),
                 ("to", &today.to_string()),
                 ("rate_percent", "100"),
+                ("seed", &seed),
             ],
         )
         .await;
     assert_eq!(stored.status, 303, "{}", stored.body);
     let draw = county.get(&stored.location.unwrap()).await;
     assert_eq!(draw.status, 200);
+    assert!(
+        draw.body.contains(&format!("<code>{seed}</code>")),
+        "the previewed draw is stored"
+    );
     assert_eq!(draw.body.matches("href=\"/console/cases/").count(), 2);
     assert!(draw.body.contains("峰口镇"));
     // The same period cannot be drawn twice.
