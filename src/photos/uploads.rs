@@ -3,11 +3,12 @@
 //! The phone creates an upload naming the photo's SHA-256 (`Upload-Metadata: sha256 <base64 of
 //! the hex digest>`), then PATCHes bytes from the offset the server reports; after a dropped
 //! connection it asks (HEAD) and continues from there. Bytes go straight to a file, never into
-//! memory beyond one network chunk. When the last byte arrives the digest is recomputed and the
+//! memory beyond a 256 KiB write buffer. When the last byte arrives the digest is recomputed and the
 //! photo is checked and analysed; only a good photo is stored (object storage + one row), and a
 //! bad one leaves nothing behind. A photo already stored is a no-op success.
 
 use std::collections::HashSet;
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -17,7 +18,6 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::StreamExt;
 use sha2::Digest;
-use tokio::io::AsyncWriteExt;
 
 use super::storage::Blobs;
 use super::store::{self, NewPhoto, NewSignature, UploadRow};
@@ -339,6 +339,27 @@ impl ChunkHasher {
     }
 }
 
+/// How many body bytes `append` gathers before writing them out.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+fn io_error(e: std::io::Error) -> ApiError {
+    ApiError::internal(format!("upload file: {e}"))
+}
+
+/// Writes a full buffer from the blocking pool; hands back the file and the emptied buffer.
+async fn write_out(
+    mut file: std::fs::File,
+    mut buffer: Vec<u8>,
+) -> ApiResult<(std::fs::File, Vec<u8>)> {
+    web::block(move || {
+        file.write_all(&buffer)?;
+        buffer.clear();
+        Ok((file, buffer))
+    })
+    .await?
+    .map_err(io_error)
+}
+
 /// Append bytes at `Upload-Offset` (`Content-Type: application/offset+octet-stream`,
 /// optional `Upload-Checksum: sha1|sha256 <base64>`). The last PATCH stores the photo, or
 /// answers why it was refused (and then nothing is kept).
@@ -398,17 +419,23 @@ pub async fn append(
     }
 
     let path = service.partial_path(&id);
-    let io = |e: std::io::Error| ApiError::internal(format!("upload file: {e}"));
-    let mut file = tokio::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .await
-        .map_err(io)?;
+    let mut file = web::block(move || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+    })
+    .await?
+    .map_err(io_error)?;
+    // Network chunks are small (a few KiB to 64 KiB): gathered into one buffer, they reach the
+    // disk in a blocking-pool hop per WRITE_BUFFER instead of one per chunk.
+    let mut buffer = Vec::with_capacity(WRITE_BUFFER);
     let mut written = current;
     let mut refused = None;
     while let Some(chunk) = body.next().await {
-        let Ok(chunk) = chunk else { break }; // the connection dropped: keep what arrived
+        // The connection dropped or stalled (the body-idle timeout): keep what arrived, so
+        // the phone resumes from the offset on disk.
+        let Ok(chunk) = chunk else { break };
         if written + chunk.len() as i64 > upload.length {
             refused = Some(ApiError::new(
                 ErrorKind::PayloadTooLarge,
@@ -421,10 +448,12 @@ pub async fn append(
         if let Some(hasher) = checksum.as_mut() {
             hasher.update(&chunk);
         }
-        file.write_all(&chunk).await.map_err(io)?;
+        buffer.extend_from_slice(&chunk);
         written += chunk.len() as i64;
+        if buffer.len() >= WRITE_BUFFER {
+            (file, buffer) = write_out(file, buffer).await?;
+        }
     }
-    file.sync_data().await.map_err(io)?;
     if refused.is_none() && checksum.is_some_and(|h| !h.matches()) {
         refused = Some(ApiError::new(
             ErrorKind::ChecksumMismatch,
@@ -433,11 +462,23 @@ pub async fn append(
             "数据块与 Upload-Checksum 不符，已丢弃，请重新发送",
         ));
     }
+    // One last hop: the rest of the buffer and the sync, or, for a refused chunk, back to the
+    // length the PATCH started from (what the buffer still holds was never written).
+    let keep = refused.is_none();
+    web::block(move || -> std::io::Result<()> {
+        if keep {
+            file.write_all(&buffer)?;
+            file.sync_data()
+        } else {
+            file.set_len(current as u64)?;
+            file.sync_data()
+        }
+    })
+    .await?
+    .map_err(io_error)?;
     if let Some(err) = refused {
-        file.set_len(current as u64).await.map_err(io)?;
         return Err(err);
     }
-    drop(file);
 
     let (progress_id, at) = (id.clone(), audit::store::now());
     state

@@ -7,7 +7,7 @@ use dibao::photos::sha256_hex;
 use reqwest::Method;
 use sha2::Digest;
 
-use crate::helpers::{Resp, TestApp, spawn_app};
+use crate::helpers::{Resp, TestApp, spawn_app, spawn_app_with};
 
 fn jpeg(scene: u64) -> Vec<u8> {
     phone_jpeg(&PhotoSpec {
@@ -141,6 +141,70 @@ async fn a_photo_uploaded_in_pieces_resumes_from_the_server_offset_and_is_stored
     );
     assert!(stored(&app, &token, &digest).await);
     assert_eq!(blob_count(&app), 1);
+}
+
+/// Sends a PATCH head announcing all of `total` bytes, then only `sent`, and stalls; returns
+/// the server's answer head (the body-idle timeout ends the body).
+async fn stalled_patch(
+    app: &TestApp,
+    token: &str,
+    location: &str,
+    total: usize,
+    sent: &[u8],
+) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address().trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "PATCH {location} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n\
+         Upload-Offset: 0\r\nContent-Length: {total}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(sent).await.expect("body");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await.expect("an answer");
+        assert!(n > 0, "closed without an answer");
+        answer.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn a_patch_that_stalls_part_way_keeps_what_arrived_and_resumes_from_it() {
+    let app = spawn_app_with(|settings| settings.body_idle_timeout = 1).await;
+    let token = app.token("coord01").await;
+    let photo = phone_jpeg(&PhotoSpec {
+        scene: 13,
+        width: 2400,
+        height: 1800,
+        ..PhotoSpec::default()
+    });
+    // More than one 256 KiB write buffer and a remainder, so both kinds of write are exercised.
+    let sent = 256 * 1024 + 40_007;
+    assert!(photo.len() > sent + 1000, "photo of {} bytes", photo.len());
+    let digest = sha256_hex(&photo);
+    let created = create(&app, &token, &digest, photo.len()).await;
+    created.expect(201);
+    let location = created.header("Location").expect("Location").to_owned();
+
+    let answer = stalled_patch(&app, &token, &location, photo.len(), &photo[..sent]).await;
+    assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains(&format!("upload-offset: {sent}\r\n")),
+        "{answer}"
+    );
+    assert_eq!(offset(&app, &token, &location).await, sent);
+    assert!(!stored(&app, &token, &digest).await);
+
+    patch(&app, &token, &location, sent, &photo[sent..], None)
+        .await
+        .expect(204);
+    assert!(stored(&app, &token, &digest).await);
 }
 
 #[tokio::test]

@@ -1,0 +1,1 @@
+DROP INDEX cases_township_opened;
