@@ -76,8 +76,8 @@ pub struct Options {
     #[arg(long)]
     pub prepare: bool,
     /// Phones logging in (and downloading) at once. A login costs the server an argon2 hash
-    /// (19 MB, tens of milliseconds) while it holds a database connection, so a whole fleet
-    /// at once measures the login storm rather than the uploads.
+    /// (tens of milliseconds of a core; the server runs one per core at a time), so a whole
+    /// fleet at once measures the login storm rather than the uploads.
     #[arg(long, default_value_t = 8)]
     pub login_concurrency: usize,
     /// Share of uploads cut off part way and resumed (percent).
