@@ -126,7 +126,8 @@ impl Modify for SecurityAndErrors {
                     .build(),
             ),
         );
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let tus = path.starts_with("/api/v1/uploads");
             let operations = [
                 &mut item.get,
                 &mut item.post,
@@ -139,6 +140,12 @@ impl Modify for SecurityAndErrors {
             for operation in operations.into_iter().flatten() {
                 let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
                 let has_body = operation.request_body.is_some();
+                // A path parameter, or a jurisdiction filter, names something that may not
+                // exist (or lie outside the caller's subtree).
+                let names_a_resource = operation.parameters.iter().flatten().any(|p| {
+                    p.parameter_in == utoipa::openapi::path::ParameterIn::Path
+                        || p.name == "jurisdiction"
+                });
                 let responses = &mut operation.responses.responses;
                 let mut add = |status: &str, description: &str| {
                     responses
@@ -157,6 +164,16 @@ impl Modify for SecurityAndErrors {
                         "Missing, invalid or expired access token, or the session ended",
                     );
                     add("403", "The role or jurisdiction does not allow this");
+                }
+                if names_a_resource {
+                    // Lookups run inside the caller's subtree: what is outside looks absent.
+                    add(
+                        "404",
+                        "Not found (or outside the caller's jurisdiction, which looks the same)",
+                    );
+                }
+                if tus && secured {
+                    add("412", "Tus-Resumable missing or not 1.0.0");
                 }
                 if has_body {
                     add("413", "Body too large");

@@ -46,11 +46,14 @@ pub struct CaseView {
     pub flags: Vec<String>,
     pub max_severity: i32,
     /// When the current step started, and when it is due (working days, China time).
+    #[serde(with = "crate::serde_util::utc")]
     pub entered_at: NaiveDateTime,
+    #[serde(with = "crate::serde_util::utc_opt")]
     pub due_at: Option<NaiveDateTime>,
     /// Computed now from `due_at`, never stored.
     pub overdue: bool,
     pub claimed_by: Option<String>,
+    #[serde(with = "crate::serde_util::utc_opt")]
     pub claim_expires_at: Option<NaiveDateTime>,
     /// What the reviewer asked to redo, with the reason (returned or reinvestigated cases).
     #[schema(value_type = Option<Object>)]
@@ -59,7 +62,9 @@ pub struct CaseView {
     pub review_class: Option<String>,
     pub monthly_amount_fen: Option<i64>,
     pub next_recheck_on: Option<NaiveDate>,
+    #[serde(with = "crate::serde_util::utc")]
     pub opened_at: NaiveDateTime,
+    #[serde(with = "crate::serde_util::utc_opt")]
     pub closed_at: Option<NaiveDateTime>,
     /// What the caller may do next.
     pub allowed_actions: Vec<CaseAction>,
@@ -327,6 +332,7 @@ pub async fn case_counts(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventView {
+    #[serde(with = "crate::serde_util::utc")]
     pub at: NaiveDateTime,
     pub action: String,
     pub from_state: Option<String>,
@@ -347,7 +353,9 @@ pub struct ObjectionView {
     /// open, unfounded, reinvestigate or appraisal.
     pub status: String,
     pub resolution: Option<String>,
+    #[serde(with = "crate::serde_util::utc")]
     pub filed_at: NaiveDateTime,
+    #[serde(with = "crate::serde_util::utc_opt")]
     pub resolved_at: Option<NaiveDateTime>,
 }
 
@@ -375,6 +383,7 @@ pub struct AppraisalView {
     pub present: i32,
     pub votes_for: i32,
     pub passed: bool,
+    #[serde(with = "crate::serde_util::utc")]
     pub recorded_at: NaiveDateTime,
 }
 
@@ -934,6 +943,7 @@ pub async fn resolve_objection(
     request_body = RecordAppraisal,
     responses(
         (status = 201, body = AppraisalView),
+        (status = 409, description = "The case is not in a state that takes an appraisal (appraisal_not_due)", body = ErrorBody),
         (status = 422, description = "Panel too small, no quorum, counts impossible", body = ErrorBody),
     )
 )]

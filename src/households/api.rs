@@ -63,7 +63,9 @@ pub struct HouseholdView {
     pub responsible_worker_id: Option<String>,
     pub active: bool,
     pub members: Vec<MemberView>,
+    #[serde(with = "crate::serde_util::utc")]
     pub created_at: chrono::NaiveDateTime,
+    #[serde(with = "crate::serde_util::utc")]
     pub updated_at: chrono::NaiveDateTime,
 }
 
@@ -514,6 +516,7 @@ pub async fn add_member(
     responses(
         (status = 200, body = HouseholdView),
         (status = 404, description = "No such household or member in the caller's subtree", body = ErrorBody),
+        (status = 409, description = "The household is closed, or the ID number is active in another household", body = ErrorBody),
         (status = 422, description = "Invalid fields, or a different ID number", body = ErrorBody),
     )
 )]

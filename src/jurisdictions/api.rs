@@ -26,7 +26,9 @@ pub struct JurisdictionView {
     /// GeoJSON geometry (Polygon or MultiPolygon, WGS84) when one is set.
     #[schema(value_type = Option<Object>)]
     pub boundary: Option<serde_json::Value>,
+    #[serde(with = "crate::serde_util::utc")]
     pub created_at: chrono::NaiveDateTime,
+    #[serde(with = "crate::serde_util::utc")]
     pub updated_at: chrono::NaiveDateTime,
 }
 

@@ -250,6 +250,7 @@ pub struct DrawSummary {
     pub last_day: NaiveDate,
     pub seed: u64,
     pub drawn_by: String,
+    #[serde(with = "crate::serde_util::utc")]
     pub drawn_at: NaiveDateTime,
 }
 

@@ -92,6 +92,7 @@ pub struct DrawView {
     pub strata: Vec<Stratum>,
     pub checks: Vec<CheckView>,
     pub drawn_by: String,
+    #[serde(with = "crate::serde_util::utc")]
     pub drawn_at: NaiveDateTime,
     /// Re-running the sampler on the stored frame, seed and rates gives exactly the stored
     /// sample.

@@ -63,7 +63,7 @@ fn is_heif(bytes: &[u8]) -> bool {
 /// frame header is seen.
 pub(crate) fn read_header(bytes: &[u8], max_pixels: u64) -> Result<JpegHeader<'_>, PhotoError> {
     let mut pos = 2;
-    let mut frame: Option<(u16, u16, u8, bool)> = None;
+    let mut frame: Option<Frame> = None;
     let mut exif = None;
     loop {
         // Like libjpeg, tolerate stray bytes between segments; then skip fill bytes.
@@ -106,9 +106,23 @@ pub(crate) fn read_header(bytes: &[u8], max_pixels: u64) -> Result<JpegHeader<'_
                 frame = Some(parse_frame(marker, segment, max_pixels)?);
             }
             0xDA => {
-                let Some((width, height, components, progressive)) = frame else {
+                let Some(Frame {
+                    width,
+                    height,
+                    components,
+                    progressive,
+                    min_scan_bytes,
+                }) = frame
+                else {
                     return Err(PhotoError::corrupt("scan before frame header"));
                 };
+                // Every block of every component is coded with at least one bit (its DC
+                // symbol) in a sequential scan or a progressive DC scan, so fewer bytes than
+                // that after the first scan header cannot hold the picture: a small file
+                // claiming a huge frame is refused here, before any decoder sizes buffers by it.
+                if (bytes.len() - pos) < min_scan_bytes {
+                    return Err(PhotoError::Truncated);
+                }
                 return Ok(JpegHeader {
                     width,
                     height,
@@ -195,11 +209,18 @@ fn find_ff(bytes: &[u8], from: usize) -> Option<usize> {
         .map(|p| i + p)
 }
 
-fn parse_frame(
-    marker: u8,
-    segment: &[u8],
-    max_pixels: u64,
-) -> Result<(u16, u16, u8, bool), PhotoError> {
+/// What the frame header says, with the least scan data that can code it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Frame {
+    width: u16,
+    height: u16,
+    components: u8,
+    progressive: bool,
+    /// One bit per 8×8 block of every component (each has at least a DC symbol), in bytes.
+    min_scan_bytes: usize,
+}
+
+fn parse_frame(marker: u8, segment: &[u8], max_pixels: u64) -> Result<Frame, PhotoError> {
     let unsupported = |what: &str| {
         Err(PhotoError::Unsupported {
             what: what.to_owned(),
@@ -240,7 +261,35 @@ fn parse_frame(
             max: max_pixels,
         });
     }
-    Ok((width, height, components, marker == 0xC2))
+    // Sampling factors 1-4 (ITU T.81 B.2.2); a component covers its share of the frame, and
+    // a non-interleaved scan codes only the blocks that share touches.
+    let factors: Vec<(u64, u64)> = segment[6..6 + 3 * usize::from(components)]
+        .chunks_exact(3)
+        .map(|c| (u64::from(c[1] >> 4), u64::from(c[1] & 0x0F)))
+        .collect();
+    if factors
+        .iter()
+        .any(|&(h, v)| !(1..=4).contains(&h) || !(1..=4).contains(&v))
+    {
+        return Err(PhotoError::corrupt("sampling factor outside 1-4"));
+    }
+    let h_max = factors.iter().map(|f| f.0).max().unwrap_or(1);
+    let v_max = factors.iter().map(|f| f.1).max().unwrap_or(1);
+    let blocks: u64 = factors
+        .iter()
+        .map(|&(hs, vs)| {
+            let cols = (u64::from(w) * hs).div_ceil(h_max).div_ceil(8);
+            let rows = (u64::from(h) * vs).div_ceil(v_max).div_ceil(8);
+            cols * rows
+        })
+        .sum();
+    Ok(Frame {
+        width,
+        height,
+        components,
+        progressive: marker == 0xC2,
+        min_scan_bytes: blocks.div_ceil(8) as usize,
+    })
 }
 
 #[cfg(test)]
@@ -315,6 +364,28 @@ mod tests {
         let second_end = jpeg.len();
         jpeg.extend_from_slice(&[0xFF, 0xFF, 0xD9]);
         assert_eq!(scan_ends(&jpeg, first_scan), vec![first_end, second_end]);
+    }
+
+    #[test]
+    fn the_least_scan_data_is_one_bit_per_block_of_every_component() {
+        // 4000×3000, 4:2:0: 500×375 luma blocks and 250×188 of each chroma component.
+        let sof = [
+            8, 0x0B, 0xB8, 0x0F, 0xA0, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1,
+        ];
+        let frame = parse_frame(0xC0, &sof, 1 << 30).unwrap();
+        assert_eq!((frame.width, frame.height), (4000, 3000));
+        assert_eq!(
+            frame.min_scan_bytes,
+            (187_500 + 2 * 47_000usize).div_ceil(8)
+        );
+        // Grayscale 9×9: a partial block each way makes four.
+        let gray = [8, 0, 9, 0, 9, 1, 1, 0x11, 0];
+        assert_eq!(parse_frame(0xC2, &gray, 1 << 30).unwrap().min_scan_bytes, 1);
+        let zero_factor = [8, 0, 16, 0, 16, 1, 1, 0x01, 0];
+        assert!(matches!(
+            parse_frame(0xC0, &zero_factor, 1 << 30),
+            Err(PhotoError::Corrupt { .. })
+        ));
     }
 
     #[test]

@@ -92,6 +92,11 @@ pub struct Analysis {
 }
 
 pub const THUMBNAIL_LONG_SIDE: u32 = 320;
+
+/// Most scans a photo may have. Cameras write 1 (baseline) or about 10 (progressive) and
+/// optimisers a few more; each scan makes the decoder walk every block of its component again,
+/// so a file of thousands of tiny scans over a large frame would cost minutes of CPU.
+pub(crate) const MAX_SCANS: usize = 64;
 const THUMBNAIL_QUALITY: u8 = 80;
 
 /// Lowercase hex SHA-256, the photo's content address.
@@ -221,13 +226,20 @@ pub fn decode_scaled_with(
 ) -> Result<ScaledImage, PhotoError> {
     let denominator = scale_denominator(inspected.width, inspected.height);
     let size = (inspected.width, inspected.height);
+    let header = read_header(bytes, u64::MAX)?;
+    let scans = scan_ends(bytes, header.scan_start);
+    if scans.len() > MAX_SCANS {
+        return Err(PhotoError::Unsupported {
+            what: format!("{} scans (at most {MAX_SCANS})", scans.len()),
+        });
+    }
     let raster = match codec {
         #[cfg(feature = "turbojpeg")]
         Codec::LibjpegTurbo if inspected.color != ColorModel::Cmyk => {
             let grayscale = inspected.color == ColorModel::Grayscale;
             super::turbo::decode(bytes, size, grayscale, denominator)?
         }
-        _ => decode_pure(bytes, size, denominator)?,
+        _ => decode_pure(bytes, scans, size, denominator)?,
     };
     Ok(ScaledImage {
         raster,
@@ -259,12 +271,13 @@ pub fn analyse_with(
 
 /// The pure-Rust decode: jpeg-decoder, unlike `image`/zune-jpeg, reports a scan that runs out
 /// of bytes.
-fn decode_pure(bytes: &[u8], size: (u32, u32), denominator: u8) -> Result<Raster, PhotoError> {
-    let header = read_header(bytes, u64::MAX)?;
-    let mut decoder = Decoder::new(GuardedReader::new(
-        bytes,
-        scan_ends(bytes, header.scan_start),
-    ));
+fn decode_pure(
+    bytes: &[u8],
+    scan_ends: Vec<usize>,
+    size: (u32, u32),
+    denominator: u8,
+) -> Result<Raster, PhotoError> {
+    let mut decoder = Decoder::new(GuardedReader::new(bytes, scan_ends));
     decoder.read_info().map_err(decode_error)?;
     let info = decoder
         .info()

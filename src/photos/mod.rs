@@ -32,4 +32,6 @@ pub use metadata::{CaptureTime, Gps, GpsProblem};
 pub use pixels::{Thumbnail, hamming};
 
 #[cfg(test)]
+mod hostile;
+#[cfg(test)]
 mod tests;

@@ -21,6 +21,7 @@ pub struct SchemeVersionView {
     /// SHA-256 of the scheme's canonical form: the version's identity.
     pub content_hash: String,
     pub active: bool,
+    #[serde(with = "crate::serde_util::utc")]
     pub published_at: chrono::NaiveDateTime,
     pub published_by: String,
 }
@@ -64,6 +65,7 @@ pub struct AssessmentView {
     pub county_visit: bool,
     /// The assessment this one replaced, if any; both stay readable.
     pub supersedes_id: Option<String>,
+    #[serde(with = "crate::serde_util::utc")]
     pub created_at: chrono::NaiveDateTime,
     pub created_by: String,
     /// The household facts and answers it was computed from.

@@ -20,6 +20,7 @@ pub struct UserView {
     pub jurisdiction_code: String,
     pub jurisdiction_name: String,
     pub disabled: bool,
+    #[serde(with = "crate::serde_util::utc")]
     pub created_at: NaiveDateTime,
 }
 

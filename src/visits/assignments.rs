@@ -52,6 +52,7 @@ pub struct Assignment {
     pub case_id: String,
     pub kind: String,
     pub state: State,
+    #[serde(with = "crate::serde_util::utc_opt")]
     pub due_at: Option<NaiveDateTime>,
     /// For returned or reinvestigated cases: the items and photo kinds to redo and why.
     #[schema(value_type = Option<Object>)]

@@ -23,7 +23,9 @@ fn queue_position(case: &Value) -> (bool, i32, NaiveDateTime, String) {
     (
         case["overdue"] != true,
         priority,
-        NaiveDateTime::parse_from_str(entered, "%Y-%m-%dT%H:%M:%S%.f").expect("a timestamp"),
+        chrono::DateTime::parse_from_rfc3339(entered)
+            .expect("an RFC 3339 timestamp")
+            .naive_utc(),
         case["id"].as_str().expect("id").to_owned(),
     )
 }

@@ -2,12 +2,14 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use dibao::photos::fixtures::{PhotoSpec, phone_jpeg, with_frame_size};
+use dibao::photos::fixtures::{
+    FixtureColor, FixtureGps, PhotoSpec, phone_jpeg, splice_exif, with_frame_size,
+};
 use dibao::photos::sha256_hex;
 use reqwest::Method;
 use sha2::Digest;
 
-use crate::helpers::{Resp, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Resp, TestApp, assert_error_body, spawn_app, spawn_app_with};
 
 fn jpeg(scene: u64) -> Vec<u8> {
     phone_jpeg(&PhotoSpec {
@@ -380,4 +382,247 @@ async fn the_tus_protocol_is_discoverable_and_enforced() {
     let other = app.token("coord02").await;
     let resp = patch(&app, &other, &location, 0, &photo, None).await;
     resp.expect_error(404, "not_found");
+}
+
+// ---- hostile images over HTTP (docs/security.md lists them) -------------------------------
+
+/// Uploads `bytes` whole and returns the answer to the last PATCH.
+async fn upload_whole(app: &TestApp, token: &str, bytes: &[u8]) -> Resp {
+    let digest = sha256_hex(bytes);
+    let created = create(app, token, &digest, bytes.len()).await;
+    created.expect(201);
+    let location = created.header("Location").expect("Location").to_owned();
+    patch(app, token, &location, 0, bytes, None).await
+}
+
+/// A small photo without EXIF.
+fn bare(width: u32, height: u32) -> Vec<u8> {
+    phone_jpeg(&PhotoSpec {
+        width,
+        height,
+        orientation: None,
+        gps: None,
+        gps_time: None,
+        captured: None,
+        offset_minutes: None,
+        make: None,
+        model: None,
+        ..PhotoSpec::default()
+    })
+}
+
+/// The first scan header's end: everything before it is a valid JPEG header.
+fn scan_data_start(jpeg: &[u8]) -> usize {
+    let sos = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    sos + 2 + usize::from(u16::from_be_bytes([jpeg[sos + 2], jpeg[sos + 3]]))
+}
+
+/// What the service stored for a photo.
+#[derive(Debug)]
+struct StoredPhoto {
+    width: i32,
+    height: i32,
+    orientation: i32,
+    dhash: i64,
+    gps_lat: Option<f64>,
+    gps_problem: Option<String>,
+}
+
+fn stored_photo(app: &TestApp, digest: &str) -> StoredPhoto {
+    use dibao::db::schema::photos;
+    use diesel::{ExpressionMethods, QueryDsl, RunQueryDsl};
+    let (width, height, orientation, dhash, gps_lat, gps_problem) = photos::table
+        .filter(photos::digest.eq(digest))
+        .select((
+            photos::width,
+            photos::height,
+            photos::orientation,
+            photos::dhash,
+            photos::gps_lat,
+            photos::gps_problem,
+        ))
+        .first::<(i32, i32, i32, i64, Option<f64>, Option<String>)>(&mut *app.conn())
+        .expect("a stored photo");
+    StoredPhoto {
+        width,
+        height,
+        orientation,
+        dhash,
+        gps_lat,
+        gps_problem,
+    }
+}
+
+#[tokio::test]
+async fn hostile_images_are_refused_with_a_stable_code_in_two_languages_and_nothing_kept() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let photo = bare(256, 192);
+    let scan = scan_data_start(&photo);
+    let mut png16 = Vec::new();
+    image::DynamicImage::ImageRgb16(image::ImageBuffer::from_fn(48, 32, |x, y| {
+        image::Rgb([x as u16 * 1300, y as u16 * 2000, 40_000u16])
+    }))
+    .write_to(
+        &mut std::io::Cursor::new(&mut png16),
+        image::ImageFormat::Png,
+    )
+    .unwrap();
+    let mut twelve_bit = bare(64, 48);
+    let sof = twelve_bit
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .unwrap();
+    (twelve_bit[sof + 1], twelve_bit[sof + 4]) = (0xC1, 12);
+    // A progressive photo with its last scan repeated 2000 times: a CPU bomb if decoded.
+    let progressive = phone_jpeg(&PhotoSpec {
+        width: 128,
+        height: 96,
+        progressive: true,
+        ..PhotoSpec::default()
+    });
+    let last_scan = progressive
+        .windows(2)
+        .rposition(|w| w == [0xFF, 0xDA])
+        .unwrap();
+    let eoi = progressive.len() - 2;
+    let mut many_scans = progressive[..eoi].to_vec();
+    for _ in 0..2000 {
+        many_scans.extend_from_slice(&progressive[last_scan..eoi]);
+    }
+    many_scans.extend_from_slice(&[0xFF, 0xD9]);
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "7745×7745 (just under 60 MP) header in a small file",
+            with_frame_size(&bare(64, 48), 7745, 7745),
+            422,
+            "photo_truncated",
+        ),
+        (
+            "2000 extra progressive scans",
+            many_scans,
+            415,
+            "photo_unsupported_jpeg",
+        ),
+        (
+            "65535×65535 header in a small file",
+            with_frame_size(&bare(64, 48), 65535, 65535),
+            413,
+            "photo_too_many_pixels",
+        ),
+        ("one byte", vec![0xFF], 422, "photo_empty"),
+        (
+            "a JPEG signature alone",
+            vec![0xFF, 0xD8],
+            415,
+            "photo_not_jpeg",
+        ),
+        (
+            "valid header, scan cut after ten bytes",
+            photo[..scan + 10].to_vec(),
+            422,
+            "photo_truncated",
+        ),
+        (
+            "valid header, scan cut at 90%",
+            photo[..scan + (photo.len() - scan) * 9 / 10].to_vec(),
+            422,
+            "photo_truncated",
+        ),
+        ("16-bit PNG named .jpg", png16, 415, "photo_not_jpeg"),
+        ("12-bit JPEG", twelve_bit, 415, "photo_unsupported_jpeg"),
+    ];
+    for (name, bytes, status, code) in cases {
+        let resp = upload_whole(&app, &token, &bytes).await;
+        assert_eq!(
+            (resp.status, resp.code()),
+            (status, code),
+            "{name}: {}",
+            resp.text
+        );
+        assert_error_body(&resp.json);
+        assert!(!stored(&app, &token, &sha256_hex(&bytes)).await, "{name}");
+    }
+    // A 0-byte file cannot even be announced: tus needs a positive Upload-Length.
+    create(&app, &token, &sha256_hex(b""), 0)
+        .await
+        .expect_error(400, "upload_header_invalid");
+    assert_eq!(blob_count(&app), 0);
+    let partials =
+        std::fs::read_dir(app.data_dir().join("uploads")).map_or(0, |entries| entries.count());
+    assert_eq!(partials, 0, "a refused upload left its partial file");
+}
+
+#[tokio::test]
+async fn strange_but_readable_images_are_stored_upright_with_their_problems_noted() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let spec = |f: &dyn Fn(&mut PhotoSpec)| {
+        let mut spec = PhotoSpec {
+            width: 512,
+            height: 320,
+            ..PhotoSpec::default()
+        };
+        f(&mut spec);
+        phone_jpeg(&spec)
+    };
+
+    // EXIF orientation 1-8: stored with its upright size and the upright picture's dHash.
+    let mut upright = None;
+    for orientation in 1..=8u16 {
+        let bytes = spec(&|s| s.orientation = Some(orientation));
+        upload_whole(&app, &token, &bytes).await.expect(204);
+        let row = stored_photo(&app, &sha256_hex(&bytes));
+        assert_eq!(
+            (row.width, row.height, row.orientation),
+            (512, 320, i32::from(orientation)),
+            "orientation {orientation}"
+        );
+        let reference = *upright.get_or_insert(row.dhash);
+        let d = (row.dhash ^ reference).count_ones();
+        assert!(d <= 3, "orientation {orientation}: {d} bits from upright");
+    }
+    let upright = upright.unwrap();
+
+    // CMYK (Adobe APP14) and grayscale: the same picture, the same hash within a few bits.
+    for (name, color) in [
+        ("CMYK", FixtureColor::Cmyk),
+        ("grayscale", FixtureColor::Grayscale),
+    ] {
+        let bytes = spec(&|s| s.color = color);
+        upload_whole(&app, &token, &bytes).await.expect(204);
+        let row = stored_photo(&app, &sha256_hex(&bytes));
+        let d = (row.dhash ^ upright).count_ones();
+        assert!(d <= 3, "{name}: {d} bits from the colour photo");
+    }
+
+    // NaN GPS: stored without a position, the problem noted.
+    let bytes = spec(&|s| {
+        s.scene = 2;
+        s.gps = Some(FixtureGps {
+            lat: f64::NAN,
+            lon: 113.45,
+            alt_m: 20.0,
+        });
+    });
+    upload_whole(&app, &token, &bytes).await.expect(204);
+    let row = stored_photo(&app, &sha256_hex(&bytes));
+    assert_eq!(row.gps_lat, None);
+    assert_eq!(row.gps_problem.as_deref(), Some("NotFinite"));
+
+    // IFD0 names itself as the next IFD (and the Exif sub-IFD leads back to IFD0): the loop is
+    // cut, the orientation it holds still read.
+    let mut looping = b"II*\0\x08\0\0\0".to_vec();
+    looping.extend_from_slice(&2u16.to_le_bytes());
+    for (tag, typ, value) in [(0x0112u16, 3u16, 6u32), (0x8769, 4, 8)] {
+        looping.extend_from_slice(&tag.to_le_bytes());
+        looping.extend_from_slice(&typ.to_le_bytes());
+        looping.extend_from_slice(&1u32.to_le_bytes());
+        looping.extend_from_slice(&value.to_le_bytes());
+    }
+    looping.extend_from_slice(&8u32.to_le_bytes());
+    let bytes = splice_exif(&bare(320, 200), &looping);
+    upload_whole(&app, &token, &bytes).await.expect(204);
+    let row = stored_photo(&app, &sha256_hex(&bytes));
+    assert!(matches!(row.orientation, 1 | 6), "{row:?}");
 }
