@@ -311,6 +311,9 @@ fn decision(console: &Console, data: &CaseData) -> Markup {
     let flags = data.visit.as_ref().map_or(&[][..], |v| &v.flags[..]);
     html! {
         h2 { (t("审核决定", "Decision")) }
+        @if case.state.is_closed() {
+            p { a href={ "/console/cases/" (case.id) "/letter" } target="_blank" { (t("打印决定书", "Print the decision letter")) } }
+        }
         @if claimable {
             form method="post" action={ "/console/cases/" (case.id) "/claim" } {
                 input type="hidden" name="csrf" value=(console.csrf);
@@ -632,4 +635,22 @@ pub async fn photo(
     let (visit, digest, size) = path.into_inner();
     let store = crate::visits::api::photo_store(&size)?;
     Ok(crate::visits::api::evidence_blob(&state, console.caller, visit, digest, store).await?)
+}
+
+/// The decision letter of a closed case, as a page to print (the API's letter text).
+pub async fn letter(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+) -> PageResult {
+    let caller = console.caller;
+    let text = state
+        .db
+        .run(move |conn| crate::cases::letter::for_case(conn, &caller, &id))
+        .await?;
+    Ok(layout::html_response(layout::bare(
+        console.lang,
+        console.lang.pick("决定书", "Decision letter"),
+        html! { main { pre.letter { (text) } } },
+    )))
 }

@@ -260,6 +260,7 @@ figure.chart figcaption{font-weight:bold;margin-bottom:.4em}
 .thumbs img{display:block;width:160px;height:120px;object-fit:cover}
 form.inline{display:inline}
 button.link{background:none;border:0;padding:0;text-decoration:underline;cursor:pointer;font:inherit}
+pre.letter{white-space:pre-wrap;font:inherit;font-size:16px;line-height:1.8;background:#fff;padding:2em;max-width:46em}
 fieldset{background:#fff;border:1px solid #ccd3da;margin:.6em 0}
 textarea{width:100%;min-height:4em}
 .filters{display:flex;gap:.8em;align-items:end;flex-wrap:wrap;margin-bottom:.8em}

@@ -38,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/cases/{id}/claim", web::post().to(case::claim))
         .route("/console/cases/{id}/actions", web::post().to(case::act))
         .route("/console/cases/{id}/reveal", web::post().to(case::reveal))
+        .route("/console/cases/{id}/letter", web::get().to(case::letter))
         .route(
             "/console/cases/{id}/objections",
             web::post().to(case::file_objection),

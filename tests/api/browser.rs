@@ -353,6 +353,10 @@ async fn a_reviewer_returns_a_flagged_case_then_recommends_publishes_and_the_cou
     county.submit("/actions").await;
     assert!(county.text().await.contains("已批准"));
     shots.take(&county.browser, "case-approved").await;
+    county.open(&format!("/console/cases/{id}/letter")).await;
+    assert!(county.text().await.contains("郑小花"));
+    shots.take(&county.browser, "decision-letter").await;
+    county.open(&format!("/console/cases/{id}")).await;
     assert_eq!(case(&app, &reviewer_token, &id).await["state"], "approved");
 
     // The approval is in this month's spot-check frame and report.
