@@ -212,6 +212,7 @@ async fn main() -> anyhow::Result<()> {
         ms(api_p99),
         "1.00"
     );
+    let mut failed = 0;
     for (as_county, path, name) in [
         (false, "/console/queue".to_owned(), "queue, first page"),
         (false, deep, "queue, deep page (20th)"),
@@ -239,13 +240,24 @@ async fn main() -> anyhow::Result<()> {
         } else {
             &mut reviewer
         };
-        let (p50, p99) = time(who, &path, n).await?;
-        println!(
-            "{name:<44} {:>9.2} {:>9.2} {:>8.2}",
-            ms(p50),
-            ms(p99),
-            ms(p50) / ms(api_p50)
-        );
+        match time(who, &path, n).await {
+            Ok((p50, p99)) => println!(
+                "{name:<44} {:>9.2} {:>9.2} {:>8.2}",
+                ms(p50),
+                ms(p99),
+                ms(p50) / ms(api_p50)
+            ),
+            Err(err) => {
+                println!(
+                    "{name:<44} failed: {}",
+                    err.to_string().lines().next().unwrap_or("")
+                );
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} pages failed");
     }
     Ok(())
 }
