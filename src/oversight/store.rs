@@ -211,6 +211,9 @@ impl Owners {
 /// What the county's report for `[from, to)` counts: the histories of cycle cases alive in the
 /// period, finished spot checks (against the checked case's township and coordinator), the
 /// village coordinators' visits and the approvals.
+/// Cases whose events one query reads.
+const EVENT_QUERY_CASES: usize = 10_000;
+
 pub fn report_facts(
     conn: &mut DbConn,
     county_code: &str,
@@ -228,18 +231,22 @@ pub fn report_facts(
         .load(conn)?;
     let ids: Vec<&String> = alive.iter().map(|(id, ..)| id).collect();
     let mut events: HashMap<String, Vec<(DateTime<Utc>, State)>> = HashMap::new();
-    for (case_id, at, state) in case_events::table
-        .filter(case_events::case_id.eq_any(&ids))
-        .filter(case_events::at.lt(to))
-        .order((case_events::case_id, case_events::at, case_events::id))
-        .select((case_events::case_id, case_events::at, case_events::to_state))
-        .load::<(String, NaiveDateTime, String)>(conn)?
-    {
-        if let Some(state) = State::parse(&state) {
-            events
-                .entry(case_id)
-                .or_default()
-                .push((at.and_utc(), state));
+    // In slices: a county's open cases run to 100,000 at province scale, past the bound
+    // parameters one statement may carry (32,766 on SQLite, 65,535 on PostgreSQL).
+    for slice in ids.chunks(EVENT_QUERY_CASES) {
+        for (case_id, at, state) in case_events::table
+            .filter(case_events::case_id.eq_any(slice))
+            .filter(case_events::at.lt(to))
+            .order((case_events::case_id, case_events::at, case_events::id))
+            .select((case_events::case_id, case_events::at, case_events::to_state))
+            .load::<(String, NaiveDateTime, String)>(conn)?
+        {
+            if let Some(state) = State::parse(&state) {
+                events
+                    .entry(case_id)
+                    .or_default()
+                    .push((at.and_utc(), state));
+            }
         }
     }
     let histories = alive
