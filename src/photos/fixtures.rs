@@ -104,6 +104,22 @@ impl Default for PhotoSpec {
     }
 }
 
+impl PhotoSpec {
+    /// The default picture with no EXIF at all: no orientation, GPS, times or camera.
+    pub fn without_metadata() -> Self {
+        Self {
+            orientation: None,
+            gps: None,
+            gps_time: None,
+            captured: None,
+            offset_minutes: None,
+            make: None,
+            model: None,
+            ..Self::default()
+        }
+    }
+}
+
 /// A phone-like JPEG per `spec`.
 pub fn phone_jpeg(spec: &PhotoSpec) -> Vec<u8> {
     let mut picture = render_scene(spec.width, spec.height, spec.scene);
@@ -151,6 +167,29 @@ pub fn reencode(jpeg: &[u8], quality: u8, edits: &[Edit]) -> Vec<u8> {
         picture = picture.edited(*edit);
     }
     encode(&picture, quality, color)
+}
+
+/// A TIFF IFD entry: tag, type, count, value (or value offset).
+pub type IfdEntry = (u16, u16, u32, u32);
+/// An IFD at an offset, with its entries and the offset of the next IFD.
+pub type Ifd<'a> = (u32, &'a [IfdEntry], u32);
+
+/// A little-endian TIFF block laid out by hand (the header, then each IFD at its offset), for
+/// EXIF structures no writer would produce: loops, long chains, counts past the end.
+pub fn tiff(ifds: &[Ifd<'_>]) -> Vec<u8> {
+    let mut out = b"II*\0\x08\0\0\0".to_vec();
+    for &(offset, entries, next) in ifds {
+        out.resize(offset as usize, 0);
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        for &(tag, typ, count, value) in entries {
+            out.extend_from_slice(&tag.to_le_bytes());
+            out.extend_from_slice(&typ.to_le_bytes());
+            out.extend_from_slice(&count.to_le_bytes());
+            out.extend_from_slice(&value.to_le_bytes());
+        }
+        out.extend_from_slice(&next.to_le_bytes());
+    }
+    out
 }
 
 /// Inserts `tiff` as an `APP1 Exif` segment right after SOI, where cameras put it.

@@ -189,24 +189,9 @@ pub(crate) fn scan_ends(bytes: &[u8], first_scan: usize) -> Vec<usize> {
     }
 }
 
-/// Index of the first 0xFF at or after `from`, eight bytes at a time.
+/// Index of the first 0xFF at or after `from`.
 fn find_ff(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        // A byte of `word` is 0xFF exactly where `!word` has a zero byte.
-        let inverted = !u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        if inverted.wrapping_sub(ONES) & !inverted & HIGHS != 0 {
-            break;
-        }
-        i += 8;
-    }
-    bytes
-        .get(i..)?
-        .iter()
-        .position(|&b| b == 0xFF)
-        .map(|p| i + p)
+    memchr::memchr(0xFF, bytes.get(from..)?).map(|at| from + at)
 }
 
 /// What the frame header says, with the least scan data that can code it.

@@ -8,13 +8,13 @@ use std::io::Cursor;
 use exif::experimental::Writer;
 use exif::{Field, In, Rational, Tag, Value};
 
-use super::fixtures::{FixtureColor, PhotoSpec, phone_jpeg, splice_exif, with_frame_size};
+use super::fixtures::{
+    FixtureColor, Ifd, IfdEntry, PhotoSpec, phone_jpeg, splice_exif, tiff, with_frame_size,
+};
 use super::*;
 
 fn ingest(bytes: &[u8]) -> Result<(Inspected, Analysis), PhotoError> {
-    let inspected = inspect(bytes, &Limits::default())?;
-    let analysis = analyse(bytes, &inspected)?;
-    Ok((inspected, analysis))
+    inspect_and_analyse(bytes, &Limits::default())
 }
 
 fn refusal(bytes: &[u8]) -> PhotoError {
@@ -29,14 +29,7 @@ fn bare(width: u32, height: u32) -> Vec<u8> {
     phone_jpeg(&PhotoSpec {
         width,
         height,
-        orientation: None,
-        gps: None,
-        gps_time: None,
-        captured: None,
-        offset_minutes: None,
-        make: None,
-        model: None,
-        ..PhotoSpec::default()
+        ..PhotoSpec::without_metadata()
     })
 }
 
@@ -196,29 +189,9 @@ pub(super) fn frame_size(jpeg: &[u8], width: u16, height: u16) -> Vec<u8> {
 
 // ---- EXIF structure -----------------------------------------------------------------------
 
-/// A TIFF IFD entry: tag, type, count, value (or value offset).
-type Entry = (u16, u16, u32, u32);
-
-/// Little-endian TIFF: the header, then each IFD (offset, entries, next IFD offset).
-fn tiff(ifds: &[(u32, &[Entry], u32)]) -> Vec<u8> {
-    let mut out = b"II*\0\x08\0\0\0".to_vec();
-    for &(offset, entries, next) in ifds {
-        out.resize(offset as usize, 0);
-        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-        for &(tag, typ, count, value) in entries {
-            out.extend_from_slice(&tag.to_le_bytes());
-            out.extend_from_slice(&typ.to_le_bytes());
-            out.extend_from_slice(&count.to_le_bytes());
-            out.extend_from_slice(&value.to_le_bytes());
-        }
-        out.extend_from_slice(&next.to_le_bytes());
-    }
-    out
-}
-
 const SHORT: u16 = 3;
 const LONG: u16 = 4;
-const ORIENTATION_6: Entry = (0x0112, SHORT, 1, 6);
+const ORIENTATION_6: IfdEntry = (0x0112, SHORT, 1, 6);
 const EXIF_IFD: u16 = 0x8769;
 const GPS_IFD: u16 = 0x8825;
 const INTEROP_IFD: u16 = 0xA005;
@@ -227,7 +200,7 @@ const INTEROP_IFD: u16 = 0xA005;
 /// and sub-IFDs nested as deep as the format allows, and counts past the end of the block.
 pub(super) fn hostile_exif_blocks() -> Vec<(&'static str, Vec<u8>)> {
     // 3000 IFDs, each naming the next: far more than a block of 64 KiB can be meant to hold.
-    let chain: Vec<(u32, &[Entry], u32)> = (0..3000u32)
+    let chain: Vec<Ifd<'_>> = (0..3000u32)
         .map(|i| {
             let offset = 8 + i * 18;
             (offset, &[ORIENTATION_6][..], offset + 18)

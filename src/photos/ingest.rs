@@ -194,7 +194,8 @@ impl ScaledImage {
 /// Which library does the scaled decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
-    /// jpeg-decoder: needs nothing but cargo.
+    /// Needs nothing but cargo: 1/8 scale from the DC coefficients (our own entropy decode),
+    /// other scales and anything that path leaves with jpeg-decoder.
     PureRust,
     /// The system's libjpeg-turbo, for colour and grayscale files (CMYK stays pure Rust).
     #[cfg(feature = "turbojpeg")]
@@ -227,24 +228,48 @@ pub fn decode_scaled_with(
     let denominator = scale_denominator(inspected.width, inspected.height);
     let size = (inspected.width, inspected.height);
     let header = read_header(bytes, u64::MAX)?;
-    let scans = scan_ends(bytes, header.scan_start);
-    if scans.len() > MAX_SCANS {
-        return Err(PhotoError::Unsupported {
-            what: format!("{} scans (at most {MAX_SCANS})", scans.len()),
-        });
-    }
+    // Where each scan ends, for jpeg-decoder's guard; a file of too many scans is refused before
+    // a decoder walks them. The DC path stops at too many scans on its own.
+    let scans = || {
+        let scans = scan_ends(bytes, header.scan_start);
+        if scans.len() > MAX_SCANS {
+            return Err(PhotoError::Unsupported {
+                what: format!("{} scans (at most {MAX_SCANS})", scans.len()),
+            });
+        }
+        Ok(scans)
+    };
     let raster = match codec {
         #[cfg(feature = "turbojpeg")]
         Codec::LibjpegTurbo if inspected.color != ColorModel::Cmyk => {
+            scans()?;
             let grayscale = inspected.color == ColorModel::Grayscale;
             super::turbo::decode(bytes, size, grayscale, denominator)?
         }
-        _ => decode_pure(bytes, scans, size, denominator)?,
+        _ => {
+            // At 1/8 from the DC coefficients; other scales, and whatever that path leaves,
+            // with jpeg-decoder.
+            let eighth = (denominator == 8).then(|| super::dc::decode_eighth(bytes));
+            match eighth.flatten() {
+                Some(raster) => raster,
+                None => decode_pure(bytes, scans()?, size, denominator)?,
+            }
+        }
     };
     Ok(ScaledImage {
         raster,
         scale_denominator: denominator,
     })
+}
+
+/// Both steps, as an upload goes through them: [`inspect`], then [`analyse`].
+pub fn inspect_and_analyse(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(Inspected, Analysis), PhotoError> {
+    let inspected = inspect(bytes, limits)?;
+    let analysis = analyse(bytes, &inspected)?;
+    Ok((inspected, analysis))
 }
 
 /// Decodes at reduced scale, turns the picture upright, and computes the dHash and the
@@ -271,7 +296,7 @@ pub fn analyse_with(
 
 /// The pure-Rust decode: jpeg-decoder, unlike `image`/zune-jpeg, reports a scan that runs out
 /// of bytes.
-fn decode_pure(
+pub(super) fn decode_pure(
     bytes: &[u8],
     scan_ends: Vec<usize>,
     size: (u32, u32),

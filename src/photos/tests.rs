@@ -6,7 +6,8 @@ use std::sync::OnceLock;
 use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::fixtures::{
-    Edit, FixtureColor, FixtureGps, PhotoSpec, phone_jpeg, reencode, splice_exif, with_frame_size,
+    Edit, FixtureColor, FixtureGps, Ifd, IfdEntry, PhotoSpec, phone_jpeg, reencode, splice_exif,
+    tiff, with_frame_size,
 };
 use super::*;
 
@@ -16,9 +17,7 @@ fn original() -> &'static [u8] {
 }
 
 fn ingest(bytes: &[u8]) -> Result<(Inspected, Analysis), PhotoError> {
-    let inspected = inspect(bytes, &Limits::default())?;
-    let analysis = analyse(bytes, &inspected)?;
-    Ok((inspected, analysis))
+    inspect_and_analyse(bytes, &Limits::default())
 }
 
 fn dhash_of(bytes: &[u8]) -> u64 {
@@ -374,31 +373,9 @@ fn an_orientation_outside_1_to_8_is_ignored_and_noted() {
     );
 }
 
-/// A TIFF IFD entry: tag, type, count, value (or value offset).
-type Entry = (u16, u16, u32, u32);
-/// An IFD at an offset, with its entries and the offset of the next IFD.
-type Ifd<'a> = (u32, &'a [Entry], u32);
-
-/// Little-endian TIFF: the header, then each IFD at its offset.
-fn tiff(ifds: &[Ifd<'_>]) -> Vec<u8> {
-    let mut out = b"II*\0\x08\0\0\0".to_vec();
-    for &(offset, entries, next) in ifds {
-        out.resize(offset as usize, 0);
-        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
-        for &(tag, typ, count, value) in entries {
-            out.extend_from_slice(&tag.to_le_bytes());
-            out.extend_from_slice(&typ.to_le_bytes());
-            out.extend_from_slice(&count.to_le_bytes());
-            out.extend_from_slice(&value.to_le_bytes());
-        }
-        out.extend_from_slice(&next.to_le_bytes());
-    }
-    out
-}
-
 const SHORT: u16 = 3;
 const LONG: u16 = 4;
-const ORIENTATION: Entry = (0x0112, SHORT, 1, 6);
+const ORIENTATION: IfdEntry = (0x0112, SHORT, 1, 6);
 const EXIF_POINTER: u16 = 0x8769;
 const INTEROP_POINTER: u16 = 0xA005;
 
