@@ -27,11 +27,11 @@ pub fn now() -> NaiveDateTime {
 
 /// Appends one entry. Must run inside the transaction that makes the change.
 pub fn append(conn: &mut DbConn, actor: &Actor, event: Event<'_>) -> ApiResult<()> {
-    lock_head(conn)?;
-    let (head_seq, head_hash): (i64, String) = audit_head::table
-        .find(1)
-        .select((audit_head::seq, audit_head::hash))
-        .first(conn)?;
+    // Locks the head and reads it in one statement.
+    let (head_seq, head_hash): (i64, String) = diesel::update(audit_head::table.find(1))
+        .set(audit_head::seq.eq(audit_head::seq))
+        .returning((audit_head::seq, audit_head::hash))
+        .get_result(conn)?;
     let summary = event.summary.to_string();
     let content = EntryContent {
         seq: head_seq + 1,

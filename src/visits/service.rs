@@ -27,19 +27,24 @@ pub struct Lookalikes {
 }
 
 impl Lookalikes {
+    /// For each photo's queries (its hash in each rotation), the stored photos within `radius`
+    /// bits, after one catch-up read for all of them.
     fn search(
         &self,
         conn: &mut DbConn,
-        queries: &[u64],
+        photos: &[Vec<u64>],
         radius: u32,
-    ) -> ApiResult<Vec<(i64, u32)>> {
+    ) -> ApiResult<Vec<Vec<(i64, u32)>>> {
         let mut guard = self.index.lock().map_err(ApiError::internal)?;
         let (index, loaded) = &mut *guard;
         for (seq, hash) in store::hashes_after(conn, *loaded)? {
             index.insert(seq, hash as u64);
             *loaded = seq;
         }
-        Ok(index.search(queries, radius))
+        Ok(photos
+            .iter()
+            .map(|queries| index.search(queries, radius))
+            .collect())
     }
 }
 
@@ -127,23 +132,30 @@ pub fn submit(
 
     // Reuse of the same bytes, and look-alikes, among other households' visits.
     let limits: Thresholds = settings::load(conn, &county.code)?;
-    let mut similar_seqs: Vec<(String, i64, u32)> = Vec::new();
-    for photo in &evidence {
-        let (r90, r180, r270) = photo.rotations;
-        let queries: Vec<u64> = [Some(photo.dhash), r90, r180, r270]
-            .into_iter()
-            .flatten()
-            .map(|h| h as u64)
-            .collect();
-        for (seq, bits) in state
-            .lookalikes
-            .search(conn, &queries, limits.similar_max_bits)?
-        {
-            if seq != photo.seq {
-                similar_seqs.push((photo.digest.clone(), seq, bits));
-            }
-        }
-    }
+    let queries: Vec<Vec<u64>> = evidence
+        .iter()
+        .map(|photo| {
+            let (r90, r180, r270) = photo.rotations;
+            [Some(photo.dhash), r90, r180, r270]
+                .into_iter()
+                .flatten()
+                .map(|h| h as u64)
+                .collect()
+        })
+        .collect();
+    let found = state
+        .lookalikes
+        .search(conn, &queries, limits.similar_max_bits)?;
+    let similar_seqs: Vec<(String, i64, u32)> = evidence
+        .iter()
+        .zip(found)
+        .flat_map(|(photo, found)| {
+            found
+                .into_iter()
+                .filter(|(seq, _)| *seq != photo.seq)
+                .map(|(seq, bits)| (photo.digest.clone(), seq, bits))
+        })
+        .collect();
     let seqs: Vec<i64> = similar_seqs.iter().map(|(_, seq, _)| *seq).collect();
     let uses = store::uses_elsewhere(conn, &household.id, &digests, &seqs)?;
     let mut duplicates = Vec::new();

@@ -5,10 +5,10 @@ use diesel::prelude::*;
 
 use super::api::VisitSignature;
 use crate::auth::Scope;
-use crate::db::DbConn;
 use crate::db::schema::{
     households, jurisdictions, photos, signatures, visit_photos, visit_signatures, visits,
 };
+use crate::db::{DbConn, insert_rows};
 use crate::error::ApiResult;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -70,26 +70,32 @@ pub fn insert(
     diesel::insert_into(visits::table)
         .values(row)
         .execute(conn)?;
-    for signature in signatures {
-        diesel::insert_into(visit_signatures::table)
-            .values((
+    // One statement each for the signatures and the photos (none when empty): on PostgreSQL every
+    // statement is a round trip inside the write transaction.
+    let signatures: Vec<_> = signatures
+        .iter()
+        .map(|signature| {
+            (
                 visit_signatures::visit_id.eq(&row.id),
                 visit_signatures::digest.eq(signature.digest.to_ascii_lowercase()),
                 visit_signatures::signer.eq(signature.signer.as_str()),
                 visit_signatures::name.eq(&signature.name),
-            ))
-            .execute(conn)?;
-    }
-    for (digest, kind) in photos {
-        diesel::insert_into(visit_photos::table)
-            .values((
+            )
+        })
+        .collect();
+    insert_rows!(conn, visit_signatures::table, &signatures)?;
+    let photos: Vec<_> = photos
+        .iter()
+        .map(|(digest, kind)| {
+            (
                 visit_photos::visit_id.eq(&row.id),
                 visit_photos::digest.eq(digest),
                 visit_photos::kind.eq(kind),
                 visit_photos::household_id.eq(&row.household_id),
-            ))
-            .execute(conn)?;
-    }
+            )
+        })
+        .collect();
+    insert_rows!(conn, visit_photos::table, &photos)?;
     Ok(())
 }
 
