@@ -141,6 +141,12 @@ pub struct Settings {
     #[arg(long, env = "DIBAO_HOLIDAY_CALENDAR")]
     pub holiday_calendar: Option<PathBuf>,
 
+    /// Seconds the console shows a kept county report before computing it again; a background
+    /// task recomputes last month's and this month's every half of this. 0: every view computes
+    /// (a small county), no background task.
+    #[arg(long, env = "DIBAO_REPORT_MAX_AGE", default_value_t = 600)]
+    pub report_max_age: u64,
+
     /// Seed the demo county into an empty SQLite database on start (`auto`) or never (`off`).
     /// PostgreSQL is only ever seeded by the explicit `demo` command.
     #[arg(long, env = "DIBAO_DEMO", default_value = "auto")]

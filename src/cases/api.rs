@@ -18,7 +18,7 @@ use super::store::{self, CaseRow, QueueFilter, QueueKey};
 use super::workdays::china_date;
 use crate::app::AppState;
 use crate::audit;
-use crate::auth::{Action, Caller, Role};
+use crate::auth::{Action, Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::jurisdictions::{self, Kind, settings};
@@ -247,22 +247,26 @@ pub async fn list_cases(
     };
     let page = state
         .db
-        .run(move |conn| case_list(conn, &caller, &filter, after, limit))
+        .run(move |conn| case_list(conn, &caller, &caller.scope, &filter, after, limit))
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// One page of the cases in the caller's jurisdiction, newest first (the API's and the
-/// console's).
+/// One page of the cases in `scope` (the caller's, or a subtree of it), newest first (the
+/// API's and the console's).
 pub fn case_list(
     conn: &mut DbConn,
     caller: &Caller,
+    scope: &Scope,
     filter: &store::ListFilter,
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> ApiResult<Page<CaseView>> {
     caller.authorize_role(Action::ReadCases)?;
-    let rows = store::list(conn, &caller.scope, filter, after, limit + 1)?;
+    if !caller.scope.contains(scope.root_path()) {
+        return Err(ApiError::forbidden());
+    }
+    let rows = store::list(conn, scope, filter, after, limit + 1)?;
     let views = list_views(conn, caller, rows)?;
     Ok(Page::from_rows(views, limit, |v| {
         format!("{}|{}", v.opened_at.format("%Y-%m-%dT%H:%M:%S%.f"), v.id)

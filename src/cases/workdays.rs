@@ -145,7 +145,12 @@ pub fn china_day_start(day: NaiveDate) -> DateTime<Utc> {
 
 /// The calendar date in China at the instant `at`.
 pub fn china_date(at: DateTime<Utc>) -> NaiveDate {
-    at.with_timezone(&CHINA).date_naive()
+    china_time(at).date_naive()
+}
+
+/// The instant `at` on China's clocks.
+pub fn china_time(at: DateTime<Utc>) -> DateTime<FixedOffset> {
+    at.with_timezone(&CHINA)
 }
 
 fn next_day(d: NaiveDate) -> NaiveDate {

@@ -264,6 +264,7 @@ pre.letter{white-space:pre-wrap;font:inherit;font-size:16px;line-height:1.8;back
 fieldset{background:#fff;border:1px solid #ccd3da;margin:.6em 0}
 textarea{width:100%;min-height:4em}
 .filters{display:flex;gap:.8em;align-items:end;flex-wrap:wrap;margin-bottom:.8em}
+.muted{color:#4a5568}
 svg.map{background:#fff;border:1px solid #d5dbe1;max-width:100%;height:auto}
 .legend .key{display:inline-block;width:.8em;height:.8em;border-radius:50%;vertical-align:middle}
 .key.home{background:#1a4f8a}.key.radius{border:1px dashed #3182ce}.key.photo{background:#c05621}

@@ -59,6 +59,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/spot-checks/{id}", web::get().to(oversight::draw))
         .route("/console/report", web::get().to(oversight::report))
         .route(
+            "/console/report",
+            web::post().to(oversight::recompute_report),
+        )
+        .route(
             "/console/visits/{id}/photos/{digest}/{size}",
             web::get().to(case::photo),
         );

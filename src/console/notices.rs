@@ -34,7 +34,8 @@ pub async fn notices(state: web::Data<AppState>, console: Console) -> PageResult
                     kind: None,
                     overdue_at: None,
                 };
-                let waiting = cases_api::case_list(conn, &caller, &filter, None, 200)?.items;
+                let waiting =
+                    cases_api::case_list(conn, &caller, &caller.scope, &filter, None, 200)?.items;
                 Ok((waiting, store::notices_in(conn, &caller.scope, 50)?))
             },
         )

@@ -12,13 +12,14 @@ use super::layout::{self, PageResult, html_response, see_other};
 use super::session::{Console, Form};
 use crate::app::AppState;
 use crate::auth::{Action as Permission, Caller};
-use crate::cases::workdays::china_date;
+use crate::cases::workdays::{china_date, china_time};
 use crate::db::DbConn;
 use crate::error::{ApiError, ApiResult};
 use crate::jurisdictions::{self, Kind};
 use crate::oversight::api::{self as oversight_api, DrawPreview, DrawRequest};
 use crate::oversight::report::{Line, Report};
 use crate::oversight::sampling::{Reason, Stratum};
+use crate::oversight::snapshots::{self, Snapshot};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct PeriodParams {
@@ -333,28 +334,74 @@ fn charts(console: &Console, report: &Report) -> Markup {
     }
 }
 
-/// The county's report for a period: charts, then the figures per township.
+/// The county's report for a period: charts, then the figures per township, as kept at most
+/// `DIBAO_REPORT_MAX_AGE` ago (`oversight::snapshots`), with the time it counts up to.
 pub async fn report(
     state: web::Data<AppState>,
     console: Console,
     params: web::Query<PeriodParams>,
 ) -> PageResult {
+    let max_age = Duration::seconds(state.settings.report_max_age as i64);
+    report_page(
+        &state,
+        console,
+        params.from.as_deref(),
+        params.to.as_deref(),
+        max_age,
+    )
+    .await
+}
+
+/// Recomputes the report now (an officer who just acted wants it counted) and shows it.
+pub async fn recompute_report(
+    state: web::Data<AppState>,
+    console: Console,
+    body: web::Bytes,
+) -> PageResult {
+    let form: Form = console.form(&body)?;
+    report_page(
+        &state,
+        console,
+        form.get("from"),
+        form.get("to"),
+        Duration::zero(),
+    )
+    .await
+}
+
+async fn report_page(
+    state: &AppState,
+    console: Console,
+    from: Option<&str>,
+    to: Option<&str>,
+    max_age: Duration,
+) -> PageResult {
     let t = |zh, en| console.lang.pick(zh, en);
     console.caller.authorize_role(Permission::ReadReports)?;
-    let (from, to) = period(params.from.as_deref(), params.to.as_deref())?;
-    let (app, caller) = (state.clone(), console.caller.clone());
+    let (from, to) = period(from, to)?;
+    let caller = console.caller.clone();
     let code = caller.jurisdiction_code.clone();
-    let report = state
-        .db
-        .run(move |conn| {
-            oversight_api::county_report(conn, &app.calendar, &caller, &code, from, to)
-        })
-        .await?;
+    let Snapshot {
+        report,
+        computed_at,
+    } = snapshots::recent_report(state, caller, code, from, to, max_age).await?;
     let body = html! {
         form.filters method="get" action="/console/report" {
             label { (t("自", "From")) " " input type="date" name="from" value=(from); }
             label { (t("至", "to")) " " input type="date" name="to" value=(to); }
             button { (t("统计", "Show")) }
+        }
+        form.filters method="post" action="/console/report" {
+            input type="hidden" name="csrf" value=(console.csrf);
+            input type="hidden" name="from" value=(from);
+            input type="hidden" name="to" value=(to);
+            span.muted {
+                (t("数据截至", "Figures as of")) " "
+                time datetime=(computed_at.to_rfc3339()) {
+                    (china_time(computed_at).format("%Y-%m-%d %H:%M")) " " (t("（北京时间）", "(Beijing time)"))
+                }
+            }
+            button { (t("重新计算", "Recompute now")) }
         }
         (charts(&console, &report))
         table {

@@ -138,7 +138,7 @@ pub async fn queue(
         div.counts {
             @for (name, count, late) in &data.counts {
                 @if let Some(s) = State::parse(name) {
-                    a href={ "/console/cases?state=" (name) } { (labels::state(lang, s)) " " strong { (count) }
+                    a href={ "/console/cases?state=" (name) "&township=" (data.township.code) } { (labels::state(lang, s)) " " strong { (count) }
                         @if *late > 0 { " " span.badge.late { (t("超期", "overdue")) " " (late) } }
                     }
                 }
@@ -296,6 +296,7 @@ pub async fn county(state: web::Data<AppState>, console: Console) -> PageResult 
         &state,
         &console,
         State::CountyReview,
+        None,
         "/console/county",
         title,
     )
@@ -305,6 +306,8 @@ pub async fn county(state: web::Data<AppState>, console: Console) -> PageResult 
 #[derive(Debug, Deserialize)]
 pub struct StateParams {
     state: String,
+    /// A township inside the caller's area (the queue's counts link with theirs).
+    township: Option<String>,
 }
 
 /// Every case of the caller's area in one state (the counts on the queue link here), such as
@@ -318,14 +321,17 @@ pub async fn by_state(
         ApiError::unprocessable("state_invalid", "No such case state", "没有这种案件状态")
     })?;
     let title = labels::state(console.lang, wanted);
-    in_state(&state, &console, wanted, "/console/queue", title).await
+    let township = params.township.clone().filter(|code| !code.is_empty());
+    in_state(&state, &console, wanted, township, "/console/queue", title).await
 }
 
-/// The newest 200 cases of the caller's area in `wanted` (the API's list order).
+/// The newest 200 cases in `wanted` of the caller's area, or of one of its townships (the
+/// API's list order).
 async fn in_state(
     state: &web::Data<AppState>,
     console: &Console,
     wanted: State,
+    township: Option<String>,
     current: &str,
     title: &str,
 ) -> PageResult {
@@ -340,7 +346,14 @@ async fn in_state(
                 kind: None,
                 overdue_at: None,
             };
-            cases_api::case_list(conn, &caller, &filter, None, 200)
+            let scope = match township {
+                // Looked up inside the caller's area: another county's township is not found.
+                Some(code) => jurisdictions::store::find(conn, &caller.scope, &code)?
+                    .map(|node| Scope::of_path(&node.path))
+                    .ok_or_else(|| ApiError::not_found("Township", "该乡镇"))?,
+                None => caller.scope.clone(),
+            };
+            cases_api::case_list(conn, &caller, &scope, &filter, None, 200)
         })
         .await?;
     let body = html! {

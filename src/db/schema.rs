@@ -365,6 +365,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    report_snapshots (county_code, first_day, last_day) {
+        county_code -> Text,
+        first_day -> Date,
+        last_day -> Date,
+        computed_at -> Timestamp,
+        report -> Text,
+    }
+}
+
+diesel::table! {
     spot_checks (case_id) {
         case_id -> Text,
         draw_id -> Text,
@@ -420,4 +430,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     visit_signatures,
     spot_check_draws,
     spot_checks,
+    report_snapshots,
 );

@@ -349,7 +349,8 @@ pub async fn get_report(
     })
 }
 
-/// The county's report for the days `first_day` to `last_day` (the API's and the console's).
+/// The county's report for the days `first_day` to `last_day`, computed now (the API's; the
+/// console reads it through [`super::snapshots`]).
 pub fn county_report(
     conn: &mut DbConn,
     calendar: &Calendar,
@@ -358,6 +359,13 @@ pub fn county_report(
     first_day: NaiveDate,
     last_day: NaiveDate,
 ) -> ApiResult<Report> {
+    let period = report_period(first_day, last_day)?;
+    let county = county_for(conn, caller, code, Action::ReadReports)?;
+    report_of(conn, calendar, &county.code, &period)
+}
+
+/// The China days `first_day` to `last_day` as a report period read now.
+pub fn report_period(first_day: NaiveDate, last_day: NaiveDate) -> ApiResult<Period> {
     if last_day < first_day || last_day - first_day > Duration::days(366) {
         return Err(ApiError::unprocessable(
             "period_invalid",
@@ -365,20 +373,29 @@ pub fn county_report(
             "统计期间须起止有序且不超过一年",
         ));
     }
-    let period = Period {
+    Ok(Period {
         from: china_day_start(first_day),
         to: china_day_start(last_day + Duration::days(1)),
         first_day,
         last_day,
-    };
-    let county = county_for(conn, caller, code, Action::ReadReports)?;
+        as_of: Utc::now(),
+    })
+}
+
+/// The report of the county with `county_code` for the period; the caller is authorized.
+pub fn report_of(
+    conn: &mut DbConn,
+    calendar: &Calendar,
+    county_code: &str,
+    period: &Period,
+) -> ApiResult<Report> {
     let facts = store::report_facts(
         conn,
-        &county.code,
+        county_code,
         period.from.naive_utc(),
         period.to.naive_utc(),
     )?;
-    Ok(report::build(&facts, &period, calendar))
+    Ok(report::build(&facts, period, calendar))
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]

@@ -5,5 +5,6 @@ pub mod api;
 pub mod report;
 pub mod roll;
 pub mod sampling;
+pub mod snapshots;
 pub mod spot_checks;
 pub mod store;

@@ -15,8 +15,8 @@
 //!   duration is the working days between the China dates of its start and end.
 //! - A step counts in the period it ends in: its duration goes into the median and p90, and it
 //!   is a breach if late. A step still open when the facts were loaded is a breach in the period
-//!   its deadline falls in (it became overdue then) and has no duration; once it ends, a re-run
-//!   counts it in the period it ended in instead.
+//!   its deadline falls in (it became overdue then), once that deadline has passed, and has no
+//!   duration; once it ends, a re-run counts it in the period it ended in instead.
 //! - Median: the middle value, or the mean of the two middle ones for an even count. p90: the
 //!   nearest rank, the ⌈0.9·n⌉-th smallest.
 //! - Processed: cases whose last entry closes them inside the period.
@@ -42,7 +42,7 @@ use std::collections::BTreeMap;
 use std::iter;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::cases::lifecycle::State;
@@ -101,16 +101,18 @@ pub struct Facts {
 }
 
 /// The report period as UTC instants `[from, to)`, plus the China dates it covers (both
-/// inclusive) for display.
+/// inclusive) for display, and the instant the facts were loaded: a period still running has
+/// open steps whose deadline is ahead, which are not overdue yet.
 #[derive(Debug, Clone)]
 pub struct Period {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub first_day: NaiveDate,
     pub last_day: NaiveDate,
+    pub as_of: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = OversightReport)]
 pub struct Report {
     pub first_day: NaiveDate,
@@ -121,7 +123,7 @@ pub struct Report {
 }
 
 /// What a line covers; tells a township line from its unassigned coordinator line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[schema(as = ReportLevel)]
 pub enum Level {
@@ -142,7 +144,7 @@ impl Level {
 
 /// One line of the report. The township fields are `None` only on the county line; the
 /// coordinator fields are `None` on county and township lines and on unassigned lines.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = ReportLine)]
 pub struct Line {
     pub level: Level,
@@ -168,7 +170,7 @@ pub struct Line {
     pub borderline_share: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = ReportStep)]
 pub struct StepStats {
     /// The state the step starts in.
@@ -183,7 +185,7 @@ pub struct StepStats {
     pub sla_breaches: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(as = ReportFlagShare)]
 pub struct FlagShare {
     pub kind: String,
@@ -227,7 +229,7 @@ pub fn build(facts: &Facts, period: &Period, calendar: &Calendar) -> Report {
                     let late = deadline.is_some_and(|deadline| end > deadline);
                     tally.add(owner, |acc| acc.step(step.index, Some(days), late));
                 }
-                None if deadline.is_some_and(within) => {
+                None if deadline.is_some_and(|d| within(d) && d <= period.as_of) => {
                     tally.add(owner, |acc| acc.step(step.index, None, true));
                 }
                 _ => {}
@@ -526,6 +528,7 @@ mod tests {
             to: cn("04-01 00:00"),
             first_day: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
             last_day: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
+            as_of: cn("04-02 09:00"),
         }
     }
 
@@ -683,6 +686,25 @@ mod tests {
         ]);
         assert_eq!(stats(&line, "accepted"), (0, None, None, 2));
         assert_eq!(line.sla_breaches, 2);
+    }
+
+    #[test]
+    fn an_open_step_whose_deadline_is_still_ahead_is_no_breach_yet() {
+        // Read on Wednesday 11 March: due 00:00 Thu 5 March is overdue, accepted Wed 11th and
+        // (due 00:00 Sat 14 March) is not yet, though both deadlines fall in March.
+        let facts = Facts {
+            histories: vec![
+                case(&[("03-02 10:00", Accepted)]),
+                case(&[("03-11 08:00", Accepted)]),
+            ],
+            ..Facts::default()
+        };
+        let period = Period {
+            as_of: cn("03-11 09:00"),
+            ..march()
+        };
+        let line = build(&facts, &period, &Calendar::china_default()).total;
+        assert_eq!(stats(&line, "accepted"), (0, None, None, 1));
     }
 
     #[test]

@@ -10,16 +10,17 @@ use diesel::prelude::*;
 use super::report::{Approval, CaseHistory, Facts, Owner, SpotCheckResult, VisitFlags};
 use super::roll;
 use super::sampling::Candidate;
+use super::snapshots::Snapshot;
 use crate::auth::Scope;
 use crate::cases::lifecycle::{Kind, State};
 use crate::cases::store as case_store;
 use crate::cases::workdays::china_date;
 use crate::db::DbConn;
 use crate::db::schema::{
-    case_events, cases, households, jurisdictions, members, objections, spot_check_draws,
-    spot_checks, users, visits,
+    case_events, cases, households, jurisdictions, members, objections, report_snapshots,
+    spot_check_draws, spot_checks, users, visits,
 };
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
 /// Cases of the county approved in `[from, to)` (UTC instants), as sampling candidates.
 pub fn approved_between(
@@ -402,4 +403,79 @@ pub fn approved_roll(conn: &mut DbConn, scope: &Scope) -> ApiResult<Vec<roll::Li
         ))
     });
     Ok(lines)
+}
+
+/// The kept report of the county for the days, if any. A row this version cannot read (kept by
+/// an older one) counts as missing: the caller computes it again.
+pub fn snapshot(
+    conn: &mut DbConn,
+    county_code: &str,
+    first_day: NaiveDate,
+    last_day: NaiveDate,
+) -> ApiResult<Option<Snapshot>> {
+    let row: Option<(NaiveDateTime, String)> = report_snapshots::table
+        .find((county_code, first_day, last_day))
+        .select((report_snapshots::computed_at, report_snapshots::report))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|(computed_at, json)| {
+        Some(Snapshot {
+            report: serde_json::from_str(&json).ok()?,
+            computed_at: computed_at.and_utc(),
+        })
+    }))
+}
+
+/// When the county's report for the days was last computed, if it is kept.
+pub fn snapshot_computed_at(
+    conn: &mut DbConn,
+    county_code: &str,
+    first_day: NaiveDate,
+    last_day: NaiveDate,
+) -> ApiResult<Option<DateTime<Utc>>> {
+    Ok(report_snapshots::table
+        .find((county_code, first_day, last_day))
+        .select(report_snapshots::computed_at)
+        .first::<NaiveDateTime>(conn)
+        .optional()?
+        .map(|at| at.and_utc()))
+}
+
+/// Keeps the report in place of the one kept for its county and days, unless that one counts
+/// later facts (two nodes computed it at once).
+pub fn keep_snapshot(conn: &mut DbConn, county_code: &str, snapshot: &Snapshot) -> ApiResult<()> {
+    let key = (
+        county_code,
+        snapshot.report.first_day,
+        snapshot.report.last_day,
+    );
+    let computed_at = snapshot.computed_at.naive_utc();
+    let newer = report_snapshots::table
+        .find(key)
+        .filter(report_snapshots::computed_at.ge(computed_at))
+        .count()
+        .get_result::<i64>(conn)?;
+    if newer > 0 {
+        return Ok(());
+    }
+    diesel::delete(report_snapshots::table.find(key)).execute(conn)?;
+    diesel::insert_into(report_snapshots::table)
+        .values((
+            report_snapshots::county_code.eq(county_code),
+            report_snapshots::first_day.eq(snapshot.report.first_day),
+            report_snapshots::last_day.eq(snapshot.report.last_day),
+            report_snapshots::computed_at.eq(computed_at),
+            report_snapshots::report.eq(serde_json::to_string(&snapshot.report)
+                .map_err(|_| ApiError::internal("report not serializable"))?),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every county's code.
+pub fn county_codes(conn: &mut DbConn) -> ApiResult<Vec<String>> {
+    Ok(jurisdictions::table
+        .filter(jurisdictions::kind.eq(crate::jurisdictions::Kind::County.as_str()))
+        .select(jurisdictions::code)
+        .load(conn)?)
 }

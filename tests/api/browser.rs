@@ -385,6 +385,8 @@ async fn a_reviewer_returns_a_flagged_case_then_recommends_publishes_and_the_cou
         2
     );
     shots.take(&county.browser, "report").await;
+    county.submit("/console/report").await;
+    assert!(county.text().await.contains("数据截至"));
     county.open(&format!("/console/cases/{id}")).await;
 
     // In English, the same page.

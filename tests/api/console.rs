@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::cases::{add_user, case, case_of, publish, recommendable_home, visit_with};
-use crate::helpers::{CAOSHI, FENGKOU, PASSWORD, TestApp, spawn_app};
+use crate::helpers::{CAOSHI, FENGKOU, PASSWORD, TestApp, spawn_app, spawn_app_with};
 use crate::oversight::approved_home;
 use crate::visits::{Home, answers, clean_photos, visit};
 
@@ -437,6 +437,56 @@ async fn an_application_at_the_window_is_accepted_and_assigned_in_the_console() 
 }
 
 #[tokio::test]
+async fn the_queue_counts_link_to_the_cases_of_the_township_shown() {
+    let app = spawn_app().await;
+    let token = app.token("county").await;
+    let mut county = Browser::new(&app);
+    county.log_in("county").await;
+    let queue = county
+        .get(&format!("/console/queue?township={FENGKOU}"))
+        .await;
+    assert_eq!(queue.status, 200, "{}", queue.body);
+    let chip = format!("/console/cases?state=applied&amp;township={FENGKOU}");
+    assert!(queue.body.contains(&chip), "{}", queue.body);
+
+    let fengkou = county.get(&chip.replace("&amp;", "&")).await;
+    assert_eq!(fengkou.status, 200);
+    let id = first_case_link(&fengkou.body);
+    assert_eq!(case(&app, &token, &id).await["township_code"], FENGKOU);
+    // 曹市镇 has no application in the demo county: the county's own list has 峰口镇's.
+    let caoshi = county
+        .get(&format!("/console/cases?state=applied&township={CAOSHI}"))
+        .await;
+    assert_eq!(caoshi.status, 200);
+    assert!(
+        !caoshi.body.contains("href=\"/console/cases/"),
+        "{}",
+        caoshi.body
+    );
+    let whole = county.get("/console/cases?state=applied").await;
+    assert!(
+        whole
+            .body
+            .contains(&format!("href=\"/console/cases/{id}\""))
+    );
+
+    // A township outside the caller's area is not found, for a reviewer too.
+    let mut reviewer = Browser::new(&app);
+    reviewer.log_in("reviewer").await;
+    let outside = reviewer
+        .get(&format!("/console/cases?state=applied&township={CAOSHI}"))
+        .await;
+    assert_eq!(outside.status, 404, "{}", outside.body);
+    assert_eq!(
+        county
+            .get("/console/cases?state=applied&township=421087100000")
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
 async fn a_notice_is_published_printed_and_objected_to_in_the_console() {
     let app = spawn_app().await;
     let token = app.token("reviewer").await;
@@ -542,7 +592,9 @@ async fn a_notice_is_published_printed_and_objected_to_in_the_console() {
 
 #[tokio::test]
 async fn the_county_previews_stores_and_reads_a_spot_check_draw_and_its_report_in_the_console() {
-    let app = spawn_app().await;
+    // Reports counted on every view: on the 4th of a month (Beijing) the period below is the
+    // refresher's "this month to date", kept from before these approvals.
+    let app = spawn_app_with(|s| s.report_max_age = 0).await;
     let (reviewer, coord) = (app.token("reviewer").await, app.token("coord01").await);
     for (name, scene) in [("严小春", 8700), ("严小夏", 8800)] {
         approved_home(&app, &reviewer, &coord, FENGKOU, name, scene).await;
@@ -622,6 +674,95 @@ async fn the_county_previews_stores_and_reads_a_spot_check_draw_and_its_report_i
     township.log_in("reviewer").await;
     assert_eq!(township.get("/console/spot-checks").await.status, 403);
     assert_eq!(township.get("/console/report").await.status, 403);
+}
+
+/// The county total's approvals and the "figures as of" instant on a report page.
+fn approvals_and_as_of(page: &Page) -> (String, String) {
+    let cell_after = |marker: &str, skip: usize| {
+        let mut rest = &page.body[page.body.find(marker).expect(marker)..];
+        for _ in 0..=skip {
+            rest = &rest[rest.find("<td>").unwrap() + 4..];
+        }
+        rest[..rest.find('<').unwrap()].to_owned()
+    };
+    let as_of = {
+        let start = page.body.find("<time datetime=\"").unwrap() + 16;
+        page.body[start..start + page.body[start..].find('"').unwrap()].to_owned()
+    };
+    // The county row: name, processed, past deadline, spot checks, overturned, visits, approvals.
+    (cell_after("<td>全县</td>", 5), as_of)
+}
+
+#[tokio::test]
+async fn the_console_keeps_the_county_report_until_it_ages_or_an_officer_recomputes_it() {
+    let app = spawn_app().await;
+    let (reviewer, coord) = (app.token("reviewer").await, app.token("coord01").await);
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    // Not a period the background refresher recomputes (last month, this month to date).
+    let page = format!(
+        "/console/report?from={}&to={today}",
+        today - chrono::Duration::days(40)
+    );
+    let mut county = Browser::new(&app);
+    county.log_in("county").await;
+    let first = county.get(&page).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let (approvals, as_of) = approvals_and_as_of(&first);
+
+    approved_home(&app, &reviewer, &coord, FENGKOU, "严小秋", 8900).await;
+    let kept = county.get(&page).await;
+    assert_eq!(
+        approvals_and_as_of(&kept),
+        (approvals.clone(), as_of.clone()),
+        "a report younger than DIBAO_REPORT_MAX_AGE is shown as kept"
+    );
+
+    let recomputed = county
+        .post(
+            "/console/report",
+            &[
+                ("csrf", &kept.csrf()),
+                ("from", &(today - chrono::Duration::days(40)).to_string()),
+                ("to", &today.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(recomputed.status, 200, "{}", recomputed.body);
+    let (now_approved, recomputed_at) = approvals_and_as_of(&recomputed);
+    assert_eq!(
+        now_approved.parse::<u32>().unwrap(),
+        approvals.parse::<u32>().unwrap() + 1
+    );
+    let instant = |at: &str| chrono::DateTime::parse_from_rfc3339(at).unwrap();
+    assert!(
+        instant(&recomputed_at) > instant(&as_of),
+        "{recomputed_at} after {as_of}"
+    );
+    // The next view shows the recomputed report, and a form without the CSRF token is refused.
+    assert_eq!(
+        approvals_and_as_of(&county.get(&page).await),
+        (now_approved, recomputed_at)
+    );
+    let forged = county
+        .post(
+            "/console/report",
+            &[("from", "2026-01-01"), ("to", "2026-01-31")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+
+    // With DIBAO_REPORT_MAX_AGE=0 every view counts afresh.
+    let app = spawn_app_with(|s| s.report_max_age = 0).await;
+    let (reviewer, coord) = (app.token("reviewer").await, app.token("coord01").await);
+    let mut county = Browser::new(&app);
+    county.log_in("county").await;
+    let (before, _) = approvals_and_as_of(&county.get(&page).await);
+    approved_home(&app, &reviewer, &coord, FENGKOU, "严小冬", 9000).await;
+    let (after, _) = approvals_and_as_of(&county.get(&page).await);
+    assert_eq!(
+        after.parse::<u32>().unwrap(),
+        before.parse::<u32>().unwrap() + 1
+    );
 }
 
 #[tokio::test]
