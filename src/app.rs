@@ -97,6 +97,9 @@ impl Application {
         });
         spawn_upload_sweeper(state.clone());
         spawn_case_ticker(state.clone());
+        if state.settings.report_max_age > 0 {
+            spawn_report_refresher(state.clone());
+        }
         let server = serve(listener, state)?;
         Ok(Application {
             server,
@@ -115,16 +118,47 @@ impl Application {
     }
 }
 
-/// Hourly, drop uploads abandoned for a day (a phone that never came back), with their files.
+/// Hourly, drop uploads abandoned for a day (a phone that never came back), with their files,
+/// and partial files a stop left behind.
 fn spawn_upload_sweeper(state: web::Data<AppState>) {
     tokio::spawn(async move {
         let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             every_hour.tick().await;
-            match crate::photos::uploads::sweep_stale(&state, chrono::Duration::hours(24)).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(removed = n, "swept abandoned uploads"),
+            let (db, dir) = (state.db.clone(), state.photos.uploads_dir.clone());
+            let swept = web::block(move || {
+                crate::photos::uploads::sweep_abandoned(&db, &dir, chrono::Duration::hours(24))
+            })
+            .await
+            .map_err(ApiError::from)
+            .and_then(|swept| swept);
+            match swept {
+                Ok(swept) if swept == Default::default() => {}
+                Ok(swept) => tracing::info!(
+                    uploads = swept.uploads,
+                    orphan_files = swept.orphan_files,
+                    "swept abandoned uploads"
+                ),
                 Err(err) => tracing::warn!(error = %err, "upload sweep failed"),
+            }
+        }
+    });
+}
+
+/// Keeps the county reports the console opens on fresh (see `oversight::snapshots`): every
+/// half of `DIBAO_REPORT_MAX_AGE`, recomputes those older than that half.
+fn spawn_report_refresher(state: web::Data<AppState>) {
+    tokio::spawn(async move {
+        let half = chrono::Duration::seconds((state.settings.report_max_age as i64 / 2).max(1));
+        let mut every = tokio::time::interval(half.to_std().unwrap_or_default());
+        // A pass longer than the period (a huge county) delays the next instead of bunching.
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            match crate::oversight::snapshots::refresh_standing(&state, half).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(count = n, "county reports recomputed"),
+                Err(err) => tracing::warn!(error = %err.message, "county report refresh failed"),
             }
         }
     });

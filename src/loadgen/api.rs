@@ -43,6 +43,9 @@ pub struct Session {
     token: String,
     /// The account, as the login answered it.
     pub user: Value,
+    /// How long a dropped connection or a 503 is repeated (see [`timed`]).
+    retry: Duration,
+    username: String,
 }
 
 pub fn client() -> anyhow::Result<reqwest::Client> {
@@ -68,14 +71,22 @@ async fn exchange(request: RequestBuilder) -> Option<Answer> {
 }
 
 /// Records the latency of `op`; an answer outside `expected` (or none) is an unexpected error.
+/// A dropped connection or a 503 is repeated for up to `retry` (each repeat counted), the
+/// latency being that of the whole exchange.
 async fn timed(
     stats: &mut Stats,
     op: Op,
     request: RequestBuilder,
     expected: &[u16],
+    retry: Duration,
 ) -> Option<Answer> {
     let started = Instant::now();
-    let answer = exchange(request).await;
+    let mut answer = exchange(request.try_clone()?).await;
+    while started.elapsed() < retry && answer.as_ref().is_none_or(|a| a.status == 503) {
+        stats.retries += 1;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        answer = exchange(request.try_clone()?).await;
+    }
     stats.record(op, started.elapsed());
     match answer {
         Some(a) if expected.contains(&a.status) => Some(a),
@@ -97,21 +108,28 @@ impl Session {
         username: &str,
         password: &str,
         stats: &mut Stats,
+        retry: Duration,
     ) -> Option<Session> {
         let request = http
             .post(format!("{base}/api/v1/auth/login"))
             .json(&json!({ "username": username, "password": password }));
-        let answer = timed(stats, Op::Login, request, &[200]).await?;
+        let answer = timed(stats, Op::Login, request, &[200], retry).await?;
         Some(Session {
             token: answer.json["access_token"].as_str()?.to_owned(),
             user: answer.json["user"].clone(),
             base: base.trim_end_matches('/').to_owned(),
             http,
+            retry,
+            username: username.to_owned(),
         })
     }
 
     pub fn user_id(&self) -> &str {
         self.user["id"].as_str().unwrap_or_default()
+    }
+
+    pub fn username(&self) -> &str {
+        &self.username
     }
 
     pub fn jurisdiction(&self) -> &str {
@@ -130,7 +148,11 @@ impl Session {
 
     pub async fn assignments(&self, stats: &mut Stats) -> Option<Value> {
         let request = self.request(Method::GET, "/api/v1/assignments");
-        Some(timed(stats, Op::Assignments, request, &[200]).await?.json)
+        Some(
+            timed(stats, Op::Assignments, request, &[200], self.retry)
+                .await?
+                .json,
+        )
     }
 
     /// Starts (or, for a stored photo, short-cuts) an upload: `Location` and `Upload-Offset`.
@@ -151,7 +173,7 @@ impl Session {
                     STANDARD.encode("photo")
                 ),
             );
-        let answer = timed(stats, Op::UploadCreate, request, &[201]).await?;
+        let answer = timed(stats, Op::UploadCreate, request, &[201], self.retry).await?;
         let location = answer.header("Location")?.to_owned();
         Some((location, answer.offset()?))
     }
@@ -168,7 +190,7 @@ impl Session {
         let request = self
             .patch_request(location, offset)
             .body(bytes.slice(offset..));
-        timed(stats, Op::UploadPatch, request, &[204, 409]).await
+        timed(stats, Op::UploadPatch, request, &[204, 409], self.retry).await
     }
 
     /// Sends `bytes[offset..cut]` and then drops the connection, as a phone losing its
@@ -198,7 +220,7 @@ impl Session {
 
     pub async fn upload_offset(&self, stats: &mut Stats, location: &str) -> Option<usize> {
         let request = self.tus(Method::HEAD, location);
-        timed(stats, Op::UploadHead, request, &[200])
+        timed(stats, Op::UploadHead, request, &[200], self.retry)
             .await?
             .offset()
     }
@@ -206,7 +228,7 @@ impl Session {
     /// Submits a visit; `op` tells a first submission from a resend.
     pub async fn submit_visit(&self, stats: &mut Stats, op: Op, visit: &Value) -> Option<Answer> {
         let request = self.request(Method::POST, "/api/v1/visits").json(visit);
-        timed(stats, op, request, &[200, 201]).await
+        timed(stats, op, request, &[200, 201], self.retry).await
     }
 
     /// A request made while preparing work: untimed; an error only when the connection failed.

@@ -3,16 +3,20 @@
 //! tus (some cut off part way and resumed from the server's offset, some sent again after
 //! they were stored) and submits the visit (some twice, which must get the same answer).
 //! Stops after `--visits` or `--duration-secs`, whichever comes first, and reports throughput,
-//! latency percentiles per operation and unexpected errors by kind.
+//! latency percentiles per operation and unexpected errors by kind. With `--journal` it
+//! records what it planned and what the server acknowledged, and first finishes what an
+//! earlier run left unacknowledged (the crash test, `.ci/crash.sh`).
 
 mod api;
+mod journal;
 mod photos;
 mod prepare;
 mod report;
 
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -23,6 +27,7 @@ use serde_json::{Value, json};
 use crate::photos::fixtures::FixtureGps;
 use crate::photos::sha256_hex;
 use api::Session;
+use journal::{Entry, Journal, Plan, PlannedPhoto, Unfinished};
 use photos::PhotoPool;
 pub use report::{Op, Percentiles, Report, Stats};
 
@@ -89,6 +94,17 @@ pub struct Options {
     /// Share of visits submitted twice (percent).
     #[arg(long, default_value_t = 20)]
     pub resubmit_percent: u8,
+    /// Append every planned visit and every photo and visit the server acknowledged to this
+    /// file (JSON lines, each written through at once). Visits an earlier run planned there
+    /// but never got acknowledged are sent again first, with the same photos (resuming their
+    /// uploads) and the same visit ids; their households take no new visit.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+    /// Repeat a request that met a dropped connection or a 503 for up to this many seconds
+    /// (a server or database restarting under the load), as a phone does; each repeat is
+    /// counted, and only a request still failing after that is an error. 0: never repeat.
+    #[arg(long, default_value_t = 0)]
+    pub retry_secs: u64,
 }
 
 /// Runs the load and prints the report; fails on any unexpected error.
@@ -109,6 +125,25 @@ struct Fleet {
     logins: tokio::sync::Semaphore,
     all_downloaded: tokio::sync::Barrier,
     deadline: Instant,
+    journal: Option<Journal>,
+    /// Visits earlier runs left unacknowledged, by coordinator: the phones finish these first.
+    unfinished: Mutex<std::collections::HashMap<String, Vec<Plan>>>,
+    /// Households earlier runs planned visits for: no new visit takes them.
+    planned_households: HashSet<String>,
+}
+
+impl Fleet {
+    fn record(&self, stats: &mut Stats, entry: &Entry) {
+        if let Some(journal) = &self.journal
+            && let Err(err) = journal.record(entry)
+        {
+            stats.error(format!("journal: {err:#}"));
+        }
+    }
+
+    fn next_unfinished(&self, coordinator: &str) -> Option<Plan> {
+        self.unfinished.lock().ok()?.get_mut(coordinator)?.pop()
+    }
 }
 
 pub async fn run(options: &Options) -> anyhow::Result<Report> {
@@ -116,6 +151,19 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
         options.phones > 0 && options.photos_per_visit > 0 && !options.coordinators.is_empty(),
         "need at least one phone, one photo per visit and one coordinator"
     );
+    let (journal, unfinished) = match &options.journal {
+        Some(path) => {
+            let (journal, earlier) = Journal::open(path)?;
+            (Some(journal), Unfinished::from_entries(earlier))
+        }
+        None => (None, Unfinished::default()),
+    };
+    if unfinished.len() > 0 {
+        println!(
+            "Sending again first: {} visits an earlier run left unacknowledged",
+            unfinished.len()
+        );
+    }
     let quotas: Vec<usize> = (0..options.phones)
         .map(|i| options.visits / options.phones + usize::from(i < options.visits % options.phones))
         .collect();
@@ -165,6 +213,9 @@ pub async fn run(options: &Options) -> anyhow::Result<Report> {
         logins: tokio::sync::Semaphore::new(options.login_concurrency.max(1)),
         all_downloaded: tokio::sync::Barrier::new(options.phones),
         deadline: started + Duration::from_secs(options.duration_secs),
+        journal,
+        unfinished: Mutex::new(unfinished.by_coordinator),
+        planned_households: unfinished.households,
     });
     println!(
         "{} phones, up to {} visits or {} s…",
@@ -218,6 +269,7 @@ async fn phone(
             coordinator,
             &options.password,
             &mut stats,
+            Duration::from_secs(options.retry_secs),
         )
         .await
         {
@@ -233,6 +285,11 @@ async fn phone(
     let Some((session, download)) = downloaded else {
         return (stats, 0);
     };
+    // What an earlier run left unacknowledged comes first: a phone retries before new work.
+    while let Some(plan) = fleet.next_unfinished(coordinator) {
+        stats.resumed += 1;
+        carry_out(&fleet, &session, &mut stats, &plan, true).await;
+    }
     // Phones of one coordinator split its assignments by position, in case order.
     let (sharing, _) = coordinator_phones(options, index % coordinators);
     let rank = index / coordinators;
@@ -240,6 +297,11 @@ async fn phone(
         .as_array()
         .map(|a| a.iter().collect())
         .unwrap_or_default();
+    assignments.retain(|a| {
+        !a["household"]["id"]
+            .as_str()
+            .is_some_and(|h| fleet.planned_households.contains(h))
+    });
     assignments.sort_by_key(|a| a["case_id"].as_str().unwrap_or_default().to_owned());
     let mine: Vec<&Value> = assignments
         .into_iter()
@@ -309,28 +371,28 @@ async fn visit(
     let first_slot = fleet.next_slot.fetch_add(per_visit, Ordering::Relaxed);
     let ended = Utc::now() - chrono::Duration::minutes(5);
     let started = ended - chrono::Duration::minutes(40);
+    let mut planned = Vec::with_capacity(per_visit);
     let mut photos = Vec::with_capacity(per_visit);
     for j in 0..per_visit {
         // Taken through the visit, on the phone's clock in China time.
         let taken = started + (ended - started) * (j as i32 + 1) / (per_visit as i32 + 1);
-        let local = (taken + chrono::Duration::hours(8)).naive_utc();
-        let gps = FixtureGps {
+        let photo = PlannedPhoto {
+            scene: fleet.pool.scene(first_slot + j),
             lat,
             lon,
-            alt_m: 25.0,
+            taken: (taken + chrono::Duration::hours(8)).naive_utc(),
         };
-        let bytes = match fleet.pool.take(first_slot + j, gps, local).await {
-            Ok(bytes) => bytes,
+        // The digest goes into the visit; the bytes are taken again when uploaded, so a
+        // phone holds one photo at a time.
+        let digest = match take(&photo).await {
+            Ok(bytes) => sha256_hex(&bytes),
             Err(err) => {
                 stats.error(format!("photo: {err:#}"));
                 return;
             }
         };
-        // A visit is never sent with a photo missing.
-        let Some(digest) = upload(fleet, session, stats, bytes).await else {
-            return;
-        };
         photos.push(json!({ "digest": digest, "kind": kinds[j % kinds.len()] }));
+        planned.push(photo);
     }
     let body = json!({
         "visit_id": uuid::Uuid::new_v4(),
@@ -343,23 +405,82 @@ async fn visit(
         "answers": answers(),
         "photos": photos,
     });
-    let Some(first) = session.submit_visit(stats, Op::VisitSubmit, &body).await else {
+    let plan = Plan {
+        coordinator: session.username().to_owned(),
+        visit: body,
+        photos: planned,
+    };
+    fleet.record(stats, &Entry::Planned(plan.clone()));
+    carry_out(fleet, session, stats, &plan, false).await;
+}
+
+async fn take(photo: &PlannedPhoto) -> anyhow::Result<Vec<u8>> {
+    let gps = FixtureGps {
+        lat: photo.lat,
+        lon: photo.lon,
+        alt_m: 25.0,
+    };
+    photos::take(&photo.scene, gps, photo.taken).await
+}
+
+/// Uploads a planned visit's photos and submits it. `resumed`: an earlier run may have
+/// sent it already, so the server may answer the first submission as a resend.
+async fn carry_out(
+    fleet: &Fleet,
+    session: &Session,
+    stats: &mut Stats,
+    plan: &Plan,
+    resumed: bool,
+) {
+    let retries_before = stats.retries;
+    let digests = plan.visit["photos"].as_array().cloned().unwrap_or_default();
+    for (photo, named) in plan.photos.iter().zip(&digests) {
+        let bytes = match take(photo).await {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                stats.error(format!("photo: {err:#}"));
+                return;
+            }
+        };
+        if named["digest"].as_str() != Some(sha256_hex(&bytes).as_str()) {
+            stats.error("photo: taken again, not the bytes the visit names");
+            return;
+        }
+        // A visit is never sent with a photo missing.
+        let Some(digest) = upload(fleet, session, stats, bytes).await else {
+            return;
+        };
+        fleet.record(stats, &Entry::Photo { digest });
+    }
+    let body = &plan.visit;
+    let Some(first) = session.submit_visit(stats, Op::VisitSubmit, body).await else {
         return;
     };
-    if first.status != 201 {
+    fleet.record(
+        stats,
+        &Entry::Visit {
+            id: plan.visit_id().to_owned(),
+            status: first.status,
+        },
+    );
+    // A resend answers 200: expected only when this visit may have reached the server before
+    // (an earlier run, or a request repeated after its answer was lost).
+    if first.status != 201 && !resumed && stats.retries == retries_before {
         stats.error("visit submit: a new visit id answered as a resend");
+        return;
+    }
+    if first.json["id"].as_str() != Some(plan.visit_id()) {
+        stats.error("visit submit: the answer names another visit");
         return;
     }
     for flag in first.json["flags"].as_array().into_iter().flatten() {
         let kind = flag["kind"].as_str().unwrap_or("?").to_owned();
         *stats.flags.entry(kind).or_default() += 1;
     }
-    stats
-        .visits
-        .push(first.json["id"].as_str().unwrap_or_default().to_owned());
+    stats.visits.push(plan.visit_id().to_owned());
     if chance(fleet.options.resubmit_percent) {
         stats.resubmits += 1;
-        let Some(again) = session.submit_visit(stats, Op::VisitResubmit, &body).await else {
+        let Some(again) = session.submit_visit(stats, Op::VisitResubmit, body).await else {
             return;
         };
         if again.status != 200 {
@@ -390,6 +511,7 @@ async fn upload(
         offset = session.upload_offset(stats, &location).await?;
     }
     let mut conflicts = 0;
+    let retries_before = stats.retries;
     while offset < length {
         let answer = session.patch(stats, &location, &bytes, offset).await?;
         if answer.status == 204 {
@@ -400,9 +522,10 @@ async fn upload(
             offset = server_offset;
             continue;
         }
-        // 409: the cut-off request is still being written, or the offset moved on since.
+        // 409: the cut-off request is still being written, or the offset moved on since (a
+        // repeated PATCH whose first try the server partly received).
         conflicts += 1;
-        if !interrupted || conflicts > 50 {
+        if !(interrupted || stats.retries > retries_before) || conflicts > 50 {
             stats.error(format!("upload patch: HTTP 409 {}", answer.code()));
             return None;
         }

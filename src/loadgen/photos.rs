@@ -86,7 +86,8 @@ impl PhotoPool {
             height: self.height,
             scene: self.first_scene + slot as u64,
             quality: self.quality,
-            ..without_metadata()
+            // Pixels only: the metadata is added per visit.
+            ..PhotoSpec::without_metadata()
         });
         // Written aside and renamed, so a cut-off run never leaves half a photo in the cache.
         let path = self.path(slot);
@@ -96,40 +97,25 @@ impl PhotoPool {
         Ok(())
     }
 
-    /// The photo of `slot` (its scene, or a reused one when the pool is smaller) as the
-    /// phone's camera writes it at `gps` and local time `taken`.
-    pub async fn take(
-        &self,
-        slot: usize,
-        gps: FixtureGps,
-        taken: NaiveDateTime,
-    ) -> anyhow::Result<Vec<u8>> {
-        let path = self.path(slot % self.slots);
-        let picture = tokio::fs::read(&path)
-            .await
-            .with_context(|| format!("cached photo {}", path.display()))?;
-        let exif = exif_block(&PhotoSpec {
-            gps: Some(gps),
-            captured: Some(taken),
-            ..PhotoSpec::default()
-        })
-        .context("EXIF block")?;
-        Ok(splice_exif(&picture, &exif))
+    /// The cached scene of `slot` (its own, or a reused one when the pool is smaller).
+    pub fn scene(&self, slot: usize) -> PathBuf {
+        self.path(slot % self.slots)
     }
 }
 
-/// Pixels only: the metadata is added per visit.
-fn without_metadata() -> PhotoSpec {
-    PhotoSpec {
-        orientation: None,
-        gps: None,
-        gps_time: None,
-        captured: None,
-        offset_minutes: None,
-        make: None,
-        model: None,
+/// The cached `scene` as the phone's camera writes it at `gps` and local time `taken`: the
+/// same arguments give the same bytes, so a resumed visit sends the photos it planned.
+pub async fn take(scene: &Path, gps: FixtureGps, taken: NaiveDateTime) -> anyhow::Result<Vec<u8>> {
+    let picture = tokio::fs::read(scene)
+        .await
+        .with_context(|| format!("cached photo {}", scene.display()))?;
+    let exif = exif_block(&PhotoSpec {
+        gps: Some(gps),
+        captured: Some(taken),
         ..PhotoSpec::default()
-    }
+    })
+    .context("EXIF block")?;
+    Ok(splice_exif(&picture, &exif))
 }
 
 #[cfg(test)]
@@ -153,12 +139,17 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let (a, b) = runtime.block_on(async {
+        let (a, b, again) = runtime.block_on(async {
             (
-                pool.take(0, gps, taken).await.unwrap(),
-                pool.take(1, gps, taken).await.unwrap(),
+                take(&pool.scene(0), gps, taken).await.unwrap(),
+                take(&pool.scene(1), gps, taken).await.unwrap(),
+                take(&pool.scene(2), gps, taken).await.unwrap(),
             )
         });
+        assert_eq!(
+            a, again,
+            "a photo taken again is the same bytes (slot 2 reuses scene 0)"
+        );
         let limits = ingest::Limits::default();
         let inspected = ingest::inspect(&a, &limits).unwrap();
         assert_eq!(inspected.captured.map(|c| c.local), Some(taken));

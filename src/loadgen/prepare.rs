@@ -61,9 +61,16 @@ pub async fn ensure_assignments(
 
 async fn login(base: &str, username: &str, password: &str) -> anyhow::Result<Session> {
     let mut stats = Stats::default();
-    Session::login(super::api::client()?, base, username, password, &mut stats)
-        .await
-        .ok_or_else(|| anyhow::anyhow!("login as {username} failed: {:?}", stats.errors))
+    Session::login(
+        super::api::client()?,
+        base,
+        username,
+        password,
+        &mut stats,
+        std::time::Duration::ZERO,
+    )
+    .await
+    .ok_or_else(|| anyhow::anyhow!("login as {username} failed: {:?}", stats.errors))
 }
 
 /// Where one of the village's households is registered: new applicants live nearby.

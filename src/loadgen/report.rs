@@ -47,6 +47,10 @@ pub struct Stats {
     pub resume_retries: u64,
     /// Completed photos uploaded again whole (must be a no-op).
     pub reuploads: u64,
+    /// Requests repeated after a dropped connection or a 503 (`--retry-secs`).
+    pub retries: u64,
+    /// Visits an earlier run left unacknowledged, sent again (`--journal`).
+    pub resumed: u64,
     /// Evidence flags the server raised, by kind (not errors: a reviewer's business).
     pub flags: BTreeMap<String, u64>,
     /// Unexpected outcomes by kind; any of them fails the run.
@@ -73,6 +77,8 @@ impl Stats {
         self.interrupted += other.interrupted;
         self.resume_retries += other.resume_retries;
         self.reuploads += other.reuploads;
+        self.retries += other.retries;
+        self.resumed += other.resumed;
         for (kind, n) in other.flags {
             *self.flags.entry(kind).or_default() += n;
         }
@@ -150,6 +156,13 @@ impl fmt::Display for Report {
             "exercised: {} uploads interrupted and resumed ({} resume retries), {} re-uploads of stored photos, {} visits sent twice",
             s.interrupted, s.resume_retries, s.reuploads, s.resubmits
         )?;
+        if s.resumed > 0 || s.retries > 0 {
+            writeln!(
+                f,
+                "recovery: {} unacknowledged visits of an earlier run sent again, {} requests repeated after a dropped connection or a 503",
+                s.resumed, s.retries
+            )?;
+        }
         writeln!(
             f,
             "{:<15} {:>6} {:>9} {:>9} {:>9} {:>9}",

@@ -164,6 +164,17 @@ pub fn delete_upload(conn: &mut DbConn, id: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Whether `id` is an upload still waiting for bytes.
+pub fn upload_unfinished(conn: &mut DbConn, id: &str) -> ApiResult<bool> {
+    Ok(uploads::table
+        .find(id)
+        .filter(uploads::completed_at.is_null())
+        .select(uploads::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
+}
+
 /// Unfinished uploads untouched since `before`, for the cleanup sweep.
 pub fn stale_uploads(conn: &mut DbConn, before: NaiveDateTime) -> ApiResult<Vec<String>> {
     Ok(uploads::table

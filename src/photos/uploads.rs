@@ -175,6 +175,24 @@ async fn received_bytes(service: &PhotoService, upload: &UploadRow) -> i64 {
         .map_or(0, |m| m.len() as i64)
 }
 
+/// The offset to tell a client. An upload whose bytes all arrived but which was never stored
+/// (the server stopped between the last byte and the end of its ingest) is finished first:
+/// told the whole length, a client considers the photo sent and never PATCHes again, and its
+/// visit would wait for that photo forever. A refused photo answers its refusal.
+async fn settled_offset(
+    state: &web::Data<AppState>,
+    caller: &Caller,
+    upload: &UploadRow,
+) -> ApiResult<i64> {
+    let received = received_bytes(&state.photos, upload).await;
+    if upload.completed_at.is_some() || received < upload.length {
+        return Ok(received);
+    }
+    let _guard = lock_upload(&state.photos, &upload.id)?;
+    finish(state, caller, upload).await?;
+    Ok(upload.length)
+}
+
 /// What the server supports (tus discovery).
 #[utoipa::path(
     options,
@@ -258,7 +276,7 @@ pub async fn create_upload(
             Ok(row)
         })
         .await?;
-    let offset = received_bytes(&state.photos, &upload).await;
+    let offset = settled_offset(&state, &caller, &upload).await?;
     Ok(tus_response(StatusCode::CREATED)
         .insert_header((header::LOCATION, format!("/api/v1/uploads/{}", upload.id)))
         .insert_header(("Upload-Offset", offset.to_string()))
@@ -291,7 +309,7 @@ pub async fn upload_offset(
         .run(move |conn| store::find_upload(conn, &id, &user))
         .await?
         .ok_or_else(|| ApiError::not_found("Upload", "该上传"))?;
-    let offset = received_bytes(&state.photos, &upload).await;
+    let offset = settled_offset(&state, &caller, &upload).await?;
     Ok(tus_response(StatusCode::OK)
         .insert_header(("Upload-Offset", offset.to_string()))
         .insert_header(("Upload-Length", upload.length.to_string()))
@@ -498,6 +516,14 @@ async fn finish(state: &web::Data<AppState>, caller: &Caller, upload: &UploadRow
     let service = &state.photos;
     let path = service.partial_path(&upload.id);
     let outcome = ingest(state, caller, upload, &path).await;
+    // A server-side failure (the database or storage unavailable) is no verdict on the photo:
+    // keep the upload and its bytes, so the phone's retry finishes it (see `settled_offset`).
+    // Dropping them answered the retry 404 and left the stored blobs without a row.
+    if let Err(err) = &outcome
+        && err.kind.status().is_server_error()
+    {
+        return outcome;
+    }
     if outcome.is_err() {
         let id = upload.id.clone();
         state
@@ -596,8 +622,8 @@ async fn store_photo(
     let service = &state.photos;
     let limits = service.limits;
     let (bytes, inspected, analysis) = web::block(move || -> ApiResult<_> {
-        let inspected = super::inspect(&bytes, &limits).map_err(photo_error)?;
-        let analysis = super::analyse(&bytes, &inspected).map_err(photo_error)?;
+        let (inspected, analysis) =
+            super::inspect_and_analyse(&bytes, &limits).map_err(photo_error)?;
         Ok((bytes, inspected, analysis))
     })
     .await??;
@@ -680,20 +706,59 @@ pub async fn photo_stored(
     })
 }
 
-/// Removes uploads nobody touched for `max_age` (abandoned on a phone), with their files.
-pub async fn sweep_stale(state: &AppState, max_age: chrono::Duration) -> ApiResult<usize> {
+/// What a cleanup sweep removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Swept {
+    /// Unfinished uploads nobody touched for the age given, with their partial files.
+    pub uploads: usize,
+    /// Partial files as old that no unfinished upload owns: a stop between an upload's end
+    /// and its file's removal leaves one, as does an upload replaced by one of another length.
+    pub orphan_files: usize,
+}
+
+/// Removes uploads nobody touched for `max_age` (abandoned on a phone) with their files, and
+/// partial files as old that belong to no unfinished upload. Blocking: the server runs it on
+/// the blocking pool, `dibao sweep-uploads` directly. Files go before rows, so a stop in
+/// between leaves a row without a file (resumed from 0, or swept next time), never the reverse.
+pub fn sweep_abandoned(
+    db: &crate::db::Db,
+    uploads_dir: &std::path::Path,
+    max_age: chrono::Duration,
+) -> ApiResult<Swept> {
+    let partial = |id: &str| uploads_dir.join(format!("{id}.part"));
+    let remove = |path: &std::path::Path| match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(e)),
+        _ => Ok(()),
+    };
+    let mut conn = db.get()?;
+    let mut swept = Swept::default();
     let before = audit::store::now() - max_age;
-    let ids = state
-        .db
-        .run(move |conn| store::stale_uploads(conn, before))
-        .await?;
-    for id in &ids {
-        let _ = tokio::fs::remove_file(state.photos.partial_path(id)).await;
-        let id = id.clone();
-        state
-            .db
-            .write(move |conn| store::delete_upload(conn, &id))
-            .await?;
+    for id in store::stale_uploads(&mut conn, before)? {
+        remove(&partial(&id))?;
+        crate::db::write_transaction(&mut conn, |conn| store::delete_upload(conn, &id))?;
+        swept.uploads += 1;
     }
-    Ok(ids.len())
+    let cutoff = std::time::SystemTime::now() - max_age.to_std().unwrap_or_default();
+    let entries = match std::fs::read_dir(uploads_dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(swept),
+        other => other.map_err(io_error)?,
+    };
+    for entry in entries {
+        let path = entry.map_err(io_error)?.path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".part"))
+        else {
+            continue;
+        };
+        let untouched = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified < cutoff);
+        if untouched && !store::upload_unfinished(&mut conn, id)? {
+            remove(&path)?;
+            swept.orphan_files += 1;
+        }
+    }
+    Ok(swept)
 }

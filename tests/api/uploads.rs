@@ -400,14 +400,7 @@ fn bare(width: u32, height: u32) -> Vec<u8> {
     phone_jpeg(&PhotoSpec {
         width,
         height,
-        orientation: None,
-        gps: None,
-        gps_time: None,
-        captured: None,
-        offset_minutes: None,
-        make: None,
-        model: None,
-        ..PhotoSpec::default()
+        ..PhotoSpec::without_metadata()
     })
 }
 
@@ -625,4 +618,126 @@ async fn strange_but_readable_images_are_stored_upright_with_their_problems_note
     upload_whole(&app, &token, &bytes).await.expect(204);
     let row = stored_photo(&app, &sha256_hex(&bytes));
     assert!(matches!(row.orientation, 1 | 6), "{row:?}");
+}
+
+#[tokio::test]
+async fn an_upload_whose_bytes_all_arrived_before_a_stop_is_stored_when_the_phone_asks_again() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let photo = jpeg(41);
+    let digest = sha256_hex(&photo);
+    let created = create(&app, &token, &digest, photo.len()).await;
+    created.expect(201);
+    let location = created.header("Location").expect("Location").to_owned();
+    // Every byte reached the partial file, then the server was killed before storing the
+    // photo: as a restarted server finds it.
+    let id = location.rsplit('/').next().expect("upload id");
+    std::fs::write(
+        app.data_dir().join("uploads").join(format!("{id}.part")),
+        &photo,
+    )
+    .expect("partial file");
+    assert!(!stored(&app, &token, &digest).await);
+
+    // Told the whole length, a tus client sends nothing more: it must then be true.
+    assert_eq!(offset(&app, &token, &location).await, photo.len());
+    assert!(stored(&app, &token, &digest).await, "HEAD stored the photo");
+    assert_eq!(blob_count(&app), 1);
+    // Creating it again (a phone that lost the upload's address) finds it stored.
+    let again = create(&app, &token, &digest, photo.len()).await;
+    again.expect(201);
+    assert_eq!(
+        again.header("Upload-Offset"),
+        Some(photo.len().to_string().as_str())
+    );
+
+    // The same stop before a refused photo: the refusal is the answer, nothing is kept.
+    let mut bad = jpeg(42);
+    bad.truncate(bad.len() / 2);
+    let bad_digest = sha256_hex(&bad);
+    let created = create(&app, &token, &bad_digest, bad.len()).await;
+    created.expect(201);
+    let location = created.header("Location").expect("Location").to_owned();
+    let id = location.rsplit('/').next().expect("upload id");
+    std::fs::write(
+        app.data_dir().join("uploads").join(format!("{id}.part")),
+        &bad,
+    )
+    .expect("partial file");
+    let resp = app
+        .send(
+            app.request(Method::HEAD, &location, &token)
+                .header("Tus-Resumable", "1.0.0"),
+        )
+        .await;
+    assert_eq!(resp.status, 422, "{}", resp.text);
+    assert!(!stored(&app, &token, &bad_digest).await);
+    let partials = std::fs::read_dir(app.data_dir().join("uploads")).map_or(0, |e| e.count());
+    assert_eq!(partials, 0, "a refused upload left its partial file");
+}
+
+#[tokio::test]
+async fn the_sweep_removes_abandoned_uploads_and_orphan_partial_files_but_not_uploads_in_progress()
+{
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let uploads = app.data_dir().join("uploads");
+    // In progress: a third of a photo arrived just now.
+    let photo = jpeg(43);
+    let created = create(&app, &token, &sha256_hex(&photo), photo.len()).await;
+    created.expect(201);
+    let in_progress = created.header("Location").expect("Location").to_owned();
+    patch(
+        &app,
+        &token,
+        &in_progress,
+        0,
+        &photo[..photo.len() / 3],
+        None,
+    )
+    .await
+    .expect(204);
+    // A stored photo whose partial file a stop kept, and a file no upload owns, both old.
+    let done = jpeg(44);
+    upload_whole(&app, &token, &done).await.expect(204);
+    let done_id = {
+        let created = create(&app, &token, &sha256_hex(&done), done.len()).await;
+        created.expect(201);
+        created
+            .header("Location")
+            .expect("Location")
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let two_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 86_400);
+    for name in [format!("{done_id}.part"), "0190aaaa.part".to_owned()] {
+        let file = std::fs::File::create(uploads.join(&name)).expect("orphan file");
+        file.set_modified(two_days_ago).expect("mtime");
+    }
+    let sweep = |hours: i64| {
+        let (db, dir) = (app.db.clone(), uploads.clone());
+        tokio::task::spawn_blocking(move || {
+            dibao::photos::uploads::sweep_abandoned(&db, &dir, chrono::Duration::hours(hours))
+                .expect("sweep")
+        })
+    };
+    let swept = sweep(24).await.unwrap();
+    assert_eq!((swept.uploads, swept.orphan_files), (0, 2));
+    assert_eq!(offset(&app, &token, &in_progress).await, photo.len() / 3);
+    assert!(stored(&app, &token, &sha256_hex(&done)).await);
+
+    // Abandoned once older than the age given: the row and its file go.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let swept = sweep(0).await.unwrap();
+    assert_eq!((swept.uploads, swept.orphan_files), (1, 0));
+    let gone = app
+        .send(
+            app.request(Method::HEAD, &in_progress, &token)
+                .header("Tus-Resumable", "1.0.0"),
+        )
+        .await;
+    assert_eq!(gone.status, 404);
+    assert_eq!(std::fs::read_dir(&uploads).map_or(0, |e| e.count()), 0);
 }

@@ -434,7 +434,7 @@ async fn a_county_sets_its_own_thresholds_and_visits_are_checked_against_them() 
 }
 
 /// A signature as the phone draws it: a small grey PNG.
-fn signature_png(seed: u32) -> Vec<u8> {
+pub fn signature_png(seed: u32) -> Vec<u8> {
     let mut out = std::io::Cursor::new(Vec::new());
     image::GrayImage::from_fn(240, 96, |x, y| {
         image::Luma([if (x * 7 + y * 3 + seed) % 23 < 3 {
