@@ -124,6 +124,36 @@ fn invalid(code: &'static str, en: &str, zh: &str) -> ApiError {
     ApiError::unprocessable(code, en.to_owned(), zh.to_owned())
 }
 
+impl SubmitVisit {
+    /// What the body alone can prove wrong, before the database is asked anything.
+    pub fn check(&self) -> ApiResult<()> {
+        if self.ended_at < self.started_at {
+            return Err(invalid(
+                "visit_times_invalid",
+                "The visit ends before it starts",
+                "走访结束时间早于开始时间",
+            ));
+        }
+        crate::households::Location::new(self.location_fix.lat, self.location_fix.lon)?;
+        if !self.location_fix.accuracy_m.is_finite() || self.location_fix.accuracy_m < 0.0 {
+            return Err(invalid(
+                "location_fix_invalid",
+                "The fix accuracy must be a non-negative number",
+                "定位精度必须为非负数",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The request as stored, and the SHA-256 of its text that tells a re-send of the same
+    /// visit from different content under the same id.
+    pub fn canonical(&self) -> ApiResult<(Value, String)> {
+        let canonical = serde_json::to_value(self).map_err(ApiError::internal)?;
+        let hash = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
+        Ok((canonical, hash))
+    }
+}
+
 /// Submit a visit. Re-sending the same visit (same id, same content) returns the same answer;
 /// the same id with different content is 409. A photo that is not uploaded yet makes the whole
 /// visit 409 with the missing digests, and nothing is stored. The visit is checked for evidence
@@ -147,23 +177,8 @@ pub async fn submit_visit(
 ) -> ApiResult<HttpResponse> {
     caller.authorize_role(Action::SubmitVisits)?;
     let request = body.into_inner();
-    if request.ended_at < request.started_at {
-        return Err(invalid(
-            "visit_times_invalid",
-            "The visit ends before it starts",
-            "走访结束时间早于开始时间",
-        ));
-    }
-    crate::households::Location::new(request.location_fix.lat, request.location_fix.lon)?;
-    if !request.location_fix.accuracy_m.is_finite() || request.location_fix.accuracy_m < 0.0 {
-        return Err(invalid(
-            "location_fix_invalid",
-            "The fix accuracy must be a non-negative number",
-            "定位精度必须为非负数",
-        ));
-    }
-    let canonical = serde_json::to_value(&request).map_err(ApiError::internal)?;
-    let request_hash = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
+    request.check()?;
+    let (canonical, request_hash) = request.canonical()?;
     let state2 = state.clone();
     let (created, view) = state
         .db
