@@ -8,7 +8,7 @@
 #   bash .ci/schemathesis.sh                      # bounded: 60 s a role, ~5,000 cases each
 #   ST_MAX_TIME=300 ST_MAX_EXAMPLES=50 bash .ci/schemathesis.sh   # longer
 #
-# Exits non-zero on any failure; the server is always stopped (trap) and its data removed.
+# Then the audit chain must verify end to end. Exits non-zero on any failure; the server is always stopped (trap) and its data removed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -104,6 +104,18 @@ done
 if grep -q 'panicked' "$DATA/server.log"; then
   echo "the server panicked:" >&2
   grep -A5 'panicked' "$DATA/server.log" >&2
+  status=1
+fi
+# After every role's junk and every write it let through, the audit chain still verifies
+# from the first record to the head (stopping the server first: no write in flight).
+kill "$SERVER"
+wait "$SERVER" 2>/dev/null || true
+SERVER=""
+if DIBAO_DATA_DIR="$DATA" target/debug/dibao verify-audit >"$DATA/audit.json" 2>&1; then
+  summary+="  audit chain: verifies ($(grep -oE '"entries_checked": *[0-9]+' "$DATA/audit.json" | grep -oE '[0-9]+' || echo '?') entries)"$'\n'
+else
+  echo "the audit chain does not verify:" >&2
+  cat "$DATA/audit.json" >&2
   status=1
 fi
 printf 'schemathesis %s, seed %s:\n%s  total: %s generated cases\n' "$ST_VERSION" "$SEED" "$summary" "$total"

@@ -79,9 +79,13 @@ struct Target {
     user: String,
     /// An assessment of `household`.
     assessment: String,
-    /// A submitted visit (of another household of the village) and one of its photos.
+    /// A submitted visit (of another household of the village), one of its photos and its
+    /// signature.
     visit: String,
     photo: String,
+    signature: String,
+    /// A public notice of a case in the township.
+    notice: String,
 }
 
 /// What every request may refer to besides its target.
@@ -481,10 +485,9 @@ fn table() -> Vec<Row> {
             "get",
             "/api/v1/notices/{id}",
             ANY,
-            Outside::NoTarget(
-                "made-up id: only the role rule is checked; scope by the notice's township",
-            ),
-            |_, _| at(format!("/api/v1/notices/{MADE_UP}")),
+            // Inherited: a village reads its township's notices.
+            Outside::Status(403),
+            |_, t| at(format!("/api/v1/notices/{}", t.notice)),
         ),
         // Oversight.
         row(
@@ -773,10 +776,13 @@ fn table() -> Vec<Row> {
             "get",
             "/api/v1/visits/{id}/signatures/{digest}",
             ANY,
-            Outside::NoTarget(
-                "made-up id; scope as for photos (visits::signatures_are_uploaded_as_pngs_kept_with_the_visit_and_read_through_it_only)",
-            ),
-            |_, _| at(format!("/api/v1/visits/{MADE_UP}/signatures/{DIGEST}")),
+            HIDDEN,
+            |_, t| {
+                at(format!(
+                    "/api/v1/visits/{}/signatures/{}",
+                    t.visit, t.signature
+                ))
+            },
         ),
         // Cases: who may take which step is the lifecycle table's call; these rows use an
         // `applied` case, where only the township acts.
@@ -941,6 +947,8 @@ async fn target(app: &TestApp, token: &str, case: &Value, user: &str, county: &s
         assessment: String::new(),
         visit: String::new(),
         photo: String::new(),
+        signature: String::new(),
+        notice: String::new(),
     }
 }
 
@@ -970,7 +978,9 @@ async fn new_reviewer(app: &TestApp, admin: &str, username: &str, township: &str
 }
 
 /// Registers one more household in the target's village (with its coordinator responsible),
-/// has its reviewer send it for a visit and its coordinator submit one with clean photos.
+/// has its reviewer send it for a visit and its coordinator submit one with clean photos and a
+/// signature; returns the visit's case. The head cannot work and is severely disabled, so the
+/// case may be recommended.
 async fn visit_in(
     app: &TestApp,
     admin: &str,
@@ -978,7 +988,10 @@ async fn visit_in(
     coordinator: &str,
     target: &mut Target,
     scene: u64,
-) {
+) -> String {
+    let mut head = member("走访户", &fresh_id(true), "head");
+    head["labour_capacity"] = json!("none");
+    head["disability_grade"] = json!(1);
     let household = created(
         app.post_json(
             "/api/v1/households",
@@ -986,7 +999,7 @@ async fn visit_in(
             &json!({
                 "village_code": target.village, "head_name": "走访户", "address": "走访路1号",
                 "urban": false, "responsible_worker_id": target.user,
-                "members": [member("走访户", &fresh_id(false), "head")],
+                "members": [head],
             }),
         )
         .await,
@@ -996,20 +1009,48 @@ async fn visit_in(
         lat: 29.9,
         lon: 113.5,
     };
-    crate::cases::due_for_visit_by(app, reviewer, &home.id).await;
+    let case = crate::cases::due_for_visit_by(app, reviewer, &home.id).await;
     let photos = crate::visits::clean_photos(app, coordinator, &home, scene).await;
-    let submitted = app
-        .post_json(
-            "/api/v1/visits",
-            coordinator,
-            &crate::visits::visit(&home, &photos),
-        )
-        .await;
+    let png = crate::visits::signature_png(scene as u32);
+    let signature = dibao::photos::sha256_hex(&png);
+    let upload = crate::uploads::create_as(app, coordinator, &signature, png.len(), "signature")
+        .await
+        .header("Location")
+        .expect("an upload")
+        .to_owned();
+    crate::uploads::patch(app, coordinator, &upload, 0, &png, None)
+        .await
+        .expect(204);
+    let mut body = crate::visits::visit(&home, &photos);
+    body["signatures"] = json!([{ "digest": signature, "signer": "applicant", "name": "走访户" }]);
+    let submitted = app.post_json("/api/v1/visits", coordinator, &body).await;
     target.visit = created(submitted)["id"]
         .as_str()
         .expect("visit id")
         .to_owned();
     target.photo = photos[0].0.clone();
+    target.signature = signature;
+    case
+}
+
+/// The reviewer recommends the visited case and publishes a notice of it in its township.
+async fn put_on_notice(app: &TestApp, reviewer: &str, case: &str, township: &str) -> String {
+    let claimed = crate::cases::claim(app, reviewer, case)
+        .await
+        .expect(200)
+        .clone();
+    crate::cases::act(
+        app,
+        reviewer,
+        case,
+        crate::cases::decision(&claimed, "recommend"),
+    )
+    .await
+    .expect(200);
+    crate::cases::publish_in(app, reviewer, township, 0).await["id"]
+        .as_str()
+        .expect("notice id")
+        .to_owned()
 }
 
 /// Records an office assessment of the target's household (as someone who may).
@@ -1257,18 +1298,24 @@ async fn every_operation_allows_exactly_its_roles_inside_their_jurisdiction() {
     // A real visit in each target village, so visit reads are checked by real id.
     let reviewer = app.token("reviewer").await;
     let caoshi_reviewer = new_reviewer(&app, &admin.access, "caoshi-reviewer", CAOSHI).await;
-    for (target, reviewer, scene) in [
-        (&mut inside, &reviewer, 100),
-        (&mut for_coordinator, &reviewer, 200),
-        (&mut for_reviewer, &caoshi_reviewer, 300),
+    // A notice in 峰口镇 and one in 曹市镇; the coordinator's target village is in 峰口镇, so
+    // its outside notice is 曹市镇's.
+    for (target, reviewer, scene, on_notice) in [
+        (&mut inside, &reviewer, 100, true),
+        (&mut for_coordinator, &reviewer, 200, false),
+        (&mut for_reviewer, &caoshi_reviewer, 300, true),
     ] {
         let coordinator = coordinator_token(&app, &admin.access, target).await;
-        visit_in(&app, &admin.access, reviewer, &coordinator, target, scene).await;
+        let case = visit_in(&app, &admin.access, reviewer, &coordinator, target, scene).await;
+        if on_notice {
+            target.notice = put_on_notice(&app, reviewer, &case, &target.township).await;
+        }
     }
+    for_coordinator.notice = for_reviewer.notice.clone();
     let city = app.token("cityadmin").await;
     let songzi_reviewer = new_reviewer(&app, &city, "songzi-reviewer", "421087100000").await;
     let songzi01 = coordinator_token(&app, &city, &outside_county).await;
-    visit_in(
+    let case = visit_in(
         &app,
         &city,
         &songzi_reviewer,
@@ -1277,6 +1324,8 @@ async fn every_operation_allows_exactly_its_roles_inside_their_jurisdiction() {
         400,
     )
     .await;
+    outside_county.notice =
+        put_on_notice(&app, &songzi_reviewer, &case, &outside_county.township).await;
     let other_home = applied
         .iter()
         .find(|c| c["village_code"] == "421083105201" && c["household_id"] != xinhe["household_id"])
