@@ -153,7 +153,7 @@ fn household(console: &Console, data: &CaseData, revealed: Option<&str>) -> Mark
                 @for m in &h.members {
                     tr {
                         td { (m.name) }
-                        td { (m.relation) }
+                        td { (labels::relation(lang, &m.relation)) }
                         td {
                             @if revealed == Some(m.id.as_str()) {
                                 strong.revealed { (m.id_number) }
@@ -167,7 +167,7 @@ fn household(console: &Console, data: &CaseData, revealed: Option<&str>) -> Mark
                             }
                         }
                         td { (m.birth_date) }
-                        td { (m.labour_capacity) }
+                        td { (labels::labour_capacity(lang, &m.labour_capacity)) }
                     }
                 }
             }
@@ -213,12 +213,14 @@ fn evidence(console: &Console, data: &CaseData) -> Markup {
         @match &data.visit {
             None => p { (t("尚未入户。", "No visit yet.")) },
             Some(visit) => {
+                // Numbered as the thumbnails and the map are.
+                @let photo_number = |digest: &str| visit.photos.iter().position(|p| p.digest == digest).map(|i| i + 1);
                 @if visit.flags.is_empty() {
                     p { span.badge.ok { (t("无疑点", "no flags")) } }
                 } @else {
                     ul {
                         @for flag in &visit.flags {
-                            li { span.badge.flag { (labels::flag(lang, flag.kind.as_str())) } " " code { (flag.measured) } }
+                            li { span.badge.flag { (labels::flag(lang, flag.kind.as_str())) } " " (labels::measured(lang, flag, photo_number)) }
                         }
                     }
                 }

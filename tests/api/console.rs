@@ -145,6 +145,12 @@ async fn a_reviewer_claims_acknowledges_and_recommends_and_the_county_confirms_i
     let page = reviewer.get(&format!("/console/cases/{id}")).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("single_staff"));
+    assert!(
+        page.body.contains("入户工作人员 1 人（至少 2 人）"),
+        "the flag's measured value in words: {}",
+        page.body
+    );
+    assert!(page.body.contains("户主") && page.body.contains("无劳动能力"));
     assert!(page.body.contains("/thumbnail"), "thumbnails shown");
     let api_case = case(&app, &app.token("reviewer").await, &id).await;
     let assessment = api_case["assessment_id"].as_str().unwrap().to_owned();
