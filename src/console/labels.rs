@@ -243,7 +243,10 @@ mod tests {
             Some("b"),
             json!({"distance_m": 1234.5}),
         );
-        assert_eq!(measured(Lang::Zh, &far, number), "照片 2：距登记住址 1234 米");
+        assert_eq!(
+            measured(Lang::Zh, &far, number),
+            "照片 2：距登记住址 1234 米"
+        );
         assert_eq!(
             measured(Lang::En, &far, number),
             "photo 2: 1234 m from the registered home"
