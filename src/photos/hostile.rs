@@ -158,7 +158,7 @@ pub(super) fn with_repeated_last_scan(extra: usize) -> Vec<u8> {
 }
 
 #[test]
-fn a_progressive_file_of_thousands_of_scans_is_refused_before_decoding() {
+fn a_progressive_file_of_thousands_of_scans_is_refused_at_the_scan_limit() {
     // Decoded, 5000 scans of a large frame would cost minutes; a camera writes about ten.
     let honest = with_repeated_last_scan(0);
     let (inspected, analysis) = ingest(&honest).unwrap();

@@ -229,7 +229,7 @@ pub fn decode_scaled_with(
     let size = (inspected.width, inspected.height);
     let header = read_header(bytes, u64::MAX)?;
     // Where each scan ends, for jpeg-decoder's guard; a file of too many scans is refused before
-    // a decoder walks them. The DC path stops at too many scans on its own.
+    // it walks them. The DC path and libjpeg-turbo stop at too many scans on their own.
     let scans = || {
         let scans = scan_ends(bytes, header.scan_start);
         if scans.len() > MAX_SCANS {
@@ -242,7 +242,6 @@ pub fn decode_scaled_with(
     let raster = match codec {
         #[cfg(feature = "turbojpeg")]
         Codec::LibjpegTurbo if inspected.color != ColorModel::Cmyk => {
-            scans()?;
             let grayscale = inspected.color == ColorModel::Grayscale;
             super::turbo::decode(bytes, size, grayscale, denominator)?
         }

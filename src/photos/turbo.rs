@@ -5,6 +5,7 @@
 use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
 
 use super::error::PhotoError;
+use super::ingest::MAX_SCANS;
 use super::pixels::Raster;
 
 /// Decodes a grayscale or colour JPEG at 1/`denominator` of each side. libjpeg-turbo reports
@@ -16,6 +17,11 @@ pub(crate) fn decode(
     denominator: u8,
 ) -> Result<Raster, PhotoError> {
     let mut decompressor = Decompressor::new().map_err(refused)?;
+    // Stops a file of too many scans at the first one past the limit, as the DC path does,
+    // without walking the whole file for them first.
+    decompressor
+        .set_scan_limit(MAX_SCANS as u32)
+        .map_err(refused)?;
     let scale = ScalingFactor::new(1, usize::from(denominator));
     let header = decompressor.read_header(bytes).map_err(refused)?;
     if (header.width, header.height) != (width as usize, height as usize) {
@@ -55,6 +61,10 @@ fn refused(e: turbojpeg::Error) -> PhotoError {
     let reason = e.to_string();
     if reason.contains("Premature end") {
         PhotoError::Truncated
+    } else if reason.contains("more than") && reason.contains("scans") {
+        PhotoError::Unsupported {
+            what: format!("more than {MAX_SCANS} scans"),
+        }
     } else {
         PhotoError::corrupt(reason)
     }
