@@ -394,7 +394,7 @@ fn objections(console: &Console, detail: &CaseDetail) -> Markup {
                     tbody {
                         @for o in &detail.objections {
                             tr {
-                                td { (o.filed_at.format("%Y-%m-%d %H:%M")) }
+                                td { (labels::china_minute(o.filed_at)) }
                                 td { (o.objector_name) }
                                 td { (o.objector_contact.as_deref().unwrap_or("")) }
                                 td { (o.content) }
@@ -442,10 +442,15 @@ fn history(lang: Lang, detail: &CaseDetail) -> Markup {
     html! {
         h2 { (t("办理记录", "History")) }
         table {
-            thead { tr { th { (t("时间", "When")) } th { (t("操作", "Action")) } th { (t("办理人", "By")) } th { (t("状态", "State")) } } }
+            thead { tr { th { (t("时间（北京时间）", "When (Beijing time)")) } th { (t("操作", "Action")) } th { (t("办理人", "By")) } th { (t("状态", "State")) } } }
             tbody {
                 @for e in &detail.history {
-                    tr { td { (e.at.format("%Y-%m-%d %H:%M")) } td { (e.action) } td { (e.actor_name) } td { (e.to_state) } }
+                    tr {
+                        td { (labels::china_minute(e.at)) }
+                        td { (labels::event(lang, &e.action)) }
+                        td { (e.actor_name) }
+                        td { (State::parse(&e.to_state).map_or(e.to_state.as_str(), |s| labels::state(lang, s))) }
+                    }
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! Words for the console's codes, Chinese and English. The codes themselves stay visible
 //! next to them where a reviewer may need to quote one.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime};
 use serde_json::Value;
 
 use super::layout::Lang;
@@ -42,11 +42,7 @@ pub fn measured(lang: Lang, flag: &Flag, photo_number: impl Fn(&str) -> Option<u
         m[key]
             .as_str()
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| {
-                china_time(t.with_timezone(&Utc))
-                    .format("%Y-%m-%d %H:%M")
-                    .to_string()
-            })
+            .map(|t| china_minute(t.naive_utc()))
     };
     let text = match flag.kind {
         FlagKind::NoGps => Some(
@@ -180,6 +176,21 @@ pub fn action(lang: Lang, action: Action) -> &'static str {
     lang.pick(zh, en)
 }
 
+/// A case history entry's event: a lifecycle action, or one of the events that open a case.
+pub fn event(lang: Lang, event: &str) -> &str {
+    let (zh, en) = match event {
+        "apply" => ("申请", "application"),
+        "schedule_recheck" => ("定期复核立案", "re-check opened"),
+        "open_spot_check" => ("抽查立案", "spot check opened"),
+        "open_correction" => ("纠正立案", "correction opened"),
+        other => {
+            return serde_json::from_value(Value::String(other.to_owned()))
+                .map_or(other, |known| action(lang, known));
+        }
+    };
+    lang.pick(zh, en)
+}
+
 pub fn band(lang: Lang, band: &str) -> &str {
     let (zh, en) = match band {
         "recommend" => ("建议纳入", "recommend"),
@@ -211,6 +222,13 @@ pub fn objection_outcome(lang: Lang, status: &str) -> &str {
         other => return other,
     };
     lang.pick(zh, en)
+}
+
+/// A stored UTC instant as a reviewer reads it: China's clocks, to the minute.
+pub fn china_minute(at: NaiveDateTime) -> String {
+    china_time(at.and_utc())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// 123456 fen → "1234.56".
@@ -283,6 +301,14 @@ mod tests {
     fn a_measured_value_of_an_unknown_shape_is_shown_as_stored() {
         let odd = flag(FlagKind::FarFromHousehold, None, json!({"metres": 5}));
         assert_eq!(measured(Lang::Zh, &odd, number), r#"{"metres":5}"#);
+    }
+
+    #[test]
+    fn history_events_read_as_words() {
+        assert_eq!(event(Lang::Zh, "apply"), "申请");
+        assert_eq!(event(Lang::Zh, "publish_notice"), "公示");
+        assert_eq!(event(Lang::En, "return"), "Return to the phone");
+        assert_eq!(event(Lang::Zh, "something_new"), "something_new");
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub async fn notices(state: web::Data<AppState>, console: Console) -> PageResult
                         tr {
                             td { a href={ "/console/notices/" (n.id) } { (township) } }
                             td { (n.starts_on) " – " (n.ends_on) }
-                            td { (n.published_at.format("%Y-%m-%d %H:%M")) }
+                            td { (labels::china_minute(n.published_at)) }
                         }
                     }
                 }

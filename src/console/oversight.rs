@@ -8,6 +8,7 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::labels;
 use super::layout::{self, PageResult, html_response, see_other};
 use super::session::{Console, Form};
 use crate::app::AppState;
@@ -188,7 +189,7 @@ pub async fn spot_checks(
                         tr {
                             td { a href={ "/console/spot-checks/" (d.id) } { (d.first_day) " – " (d.last_day) } }
                             td { code { (d.seed) } }
-                            td { (d.drawn_at.format("%Y-%m-%d %H:%M")) }
+                            td { (labels::china_minute(d.drawn_at)) }
                         }
                     }
                 }

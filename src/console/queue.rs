@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, Role, Scope};
 use crate::cases::api::{self as cases_api, BulkRecommend, CaseView, QueueQuery};
 use crate::cases::lifecycle::State;
+use crate::cases::workdays::china_date;
 use crate::error::{ApiError, ApiResult};
 use crate::jurisdictions::{self, Kind};
 
@@ -228,7 +229,7 @@ fn table(console: &Console, data: &QueueData) -> Markup {
                                 @if case.county_visit { span.badge { (t("需县级入户", "county visit")) } }
                             }
                             td {
-                                @if let Some(due) = case.due_at { (due.format("%Y-%m-%d %H:%M")) }
+                                @if let Some(due) = case.due_at { (labels::china_minute(due)) }
                                 @if case.overdue { " " span.badge.late { (t("超期", "overdue")) } }
                             }
                             td {
@@ -373,7 +374,7 @@ async fn in_state(
                             td { @if let Some(b) = &case.band { (labels::band(lang, b)) } }
                             td { @for f in &case.flags { span.badge.flag { (labels::flag(lang, f)) } } }
                             td {
-                                @if let Some(due) = case.due_at { (due.format("%Y-%m-%d")) }
+                                @if let Some(due) = case.due_at { (china_date(due.and_utc())) }
                                 @if case.overdue { " " span.badge.late { (t("超期", "overdue")) } }
                             }
                         }

@@ -154,6 +154,18 @@ async fn a_reviewer_claims_acknowledges_and_recommends_and_the_county_confirms_i
     assert!(page.body.contains("/thumbnail"), "thumbnails shown");
     let api_case = case(&app, &app.token("reviewer").await, &id).await;
     let assessment = api_case["assessment_id"].as_str().unwrap().to_owned();
+    // The history in words, on China's clocks (the API writes UTC).
+    let applied_at: chrono::DateTime<chrono::Utc> = api_case["history"][0]["at"]
+        .as_str()
+        .expect("a history entry")
+        .parse()
+        .expect("RFC 3339");
+    let china = (applied_at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M");
+    assert!(
+        page.body.contains(&format!("<td>{china}</td><td>申请</td>")),
+        "the application at {china} Beijing time: {}",
+        page.body
+    );
 
     // Without acknowledging the flag the core refuses, and the page says why.
     let csrf = page.csrf();
