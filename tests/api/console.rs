@@ -162,7 +162,8 @@ async fn a_reviewer_claims_acknowledges_and_recommends_and_the_county_confirms_i
         .expect("RFC 3339");
     let china = (applied_at + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M");
     assert!(
-        page.body.contains(&format!("<td>{china}</td><td>申请</td>")),
+        page.body
+            .contains(&format!("<td>{china}</td><td>申请</td>")),
         "the application at {china} Beijing time: {}",
         page.body
     );
