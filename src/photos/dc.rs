@@ -11,11 +11,17 @@
 //! decodes with jpeg-decoder, which also decides how a bad file is refused. So this path never
 //! refuses a file by itself, and never accepts one with a scan that does not decode completely.
 
+use std::cell::OnceCell;
+
 use super::ingest::MAX_SCANS;
 use super::pixels::Raster;
 
 /// Bits looked up at once when decoding a Huffman code; longer codes take the slow path.
 const LOOKAHEAD: u32 = 9;
+
+/// Bits looked up at once when stepping over a sequential block's AC codes: usually room for
+/// two or three codes with their coefficient bits.
+const SKIP_BITS: u32 = 14;
 
 /// The 1/8-scale raster (RGB, or luma for one component) of a JPEG, or `None` to leave the file
 /// to jpeg-decoder.
@@ -491,19 +497,32 @@ fn dc_difference(bits: &mut Bits, dc: &Huffman) -> Option<i32> {
     Some(bits.receive(u32::from(size)))
 }
 
-/// A sequential block's AC codes, stepped over up to the end of the block.
+/// A sequential block's AC codes, stepped over up to the end of the block: several codes a
+/// lookup while they fit in the block, one at a time near its end.
 #[inline(always)]
 fn step_over_ac(bits: &mut Bits, ac: &Huffman) -> Option<()> {
+    let skip = ac.skip_table();
     let mut k = 1;
     while k < 64 {
         bits.fill();
+        let run = skip[bits.peek(SKIP_BITS) as usize];
+        // An end-of-block code counts as one more coefficient here: it must fall before k = 64,
+        // since a block that fills all 63 has none and the bits after it are the next block's.
+        if run.bits > 0 && k + u32::from(run.coefficients) + u32::from(run.ends_block) <= 64 {
+            bits.skip(u32::from(run.bits));
+            k += u32::from(run.coefficients);
+            if run.ends_block {
+                break;
+            }
+            continue;
+        }
         let (len, symbol) = ac.lookup(bits)?;
-        let (run, size) = (u32::from(symbol >> 4), u32::from(symbol & 15));
+        let (zeros, size) = (u32::from(symbol >> 4), u32::from(symbol & 15));
         // The code and the coefficient's bits go in one step: only the DC is kept.
         bits.skip(len + size);
         if size != 0 {
-            k += run + 1;
-        } else if run == 15 {
+            k += zeros + 1;
+        } else if zeros == 15 {
             k += 16;
         } else {
             break;
@@ -617,6 +636,9 @@ fn ycbcr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
 /// A Huffman table: a lookup of the first `LOOKAHEAD` bits, and the canonical code ranges for
 /// the longer codes.
 struct Huffman {
+    /// As an AC table of a sequential scan: what the next `SKIP_BITS` bits step over. Built on
+    /// first use, so a file of many table definitions costs no more than it did.
+    skip: OnceCell<Vec<AcRun>>,
     /// (code length, symbol) by the next `LOOKAHEAD` bits; length 0 for a longer code.
     fast: Vec<(u8, u8)>,
     /// For lengths 1 to 16: the largest code of that length (−1 for none), and the offset of
@@ -651,6 +673,7 @@ impl Huffman {
             code <<= 1;
         }
         Some(Huffman {
+            skip: OnceCell::new(),
             fast,
             max_code,
             offset,
@@ -670,12 +693,18 @@ impl Huffman {
     /// The next code's length and symbol, without consuming it.
     #[inline]
     fn lookup(&self, bits: &Bits) -> Option<(u32, u8)> {
-        let (len, symbol) = self.fast[bits.peek(LOOKAHEAD) as usize];
+        self.code_at(bits.buffer)
+    }
+
+    /// The code at the top of `window`, as (length, symbol).
+    #[inline]
+    fn code_at(&self, window: u64) -> Option<(u32, u8)> {
+        let (len, symbol) = self.fast[(window >> (64 - LOOKAHEAD)) as usize];
         if len > 0 {
             return Some((u32::from(len), symbol));
         }
         for len in LOOKAHEAD + 1..=16 {
-            let code = bits.peek(len) as i32;
+            let code = (window >> (64 - len)) as i32;
             if code <= self.max_code[len as usize] {
                 let at = usize::try_from(code + self.offset[len as usize]).ok()?;
                 return Some((len, *self.symbols.get(at)?));
@@ -683,6 +712,47 @@ impl Huffman {
         }
         None
     }
+
+    fn skip_table(&self) -> &[AcRun] {
+        self.skip.get_or_init(|| {
+            (0..1u64 << SKIP_BITS)
+                .map(|window| self.ac_run(window << (64 - SKIP_BITS)))
+                .collect()
+        })
+    }
+
+    /// The whole AC codes, with their coefficient bits, in the top `SKIP_BITS` bits of
+    /// `window`, up to and including an end of block.
+    fn ac_run(&self, mut window: u64) -> AcRun {
+        let mut run = AcRun::default();
+        while let Some((len, symbol)) = self.code_at(window) {
+            let (zeros, size) = (symbol >> 4, symbol & 15);
+            let used = len + u32::from(size);
+            if u32::from(run.bits) + used > SKIP_BITS {
+                break;
+            }
+            run.bits += used as u8;
+            window <<= used;
+            match (zeros, size) {
+                (_, 1..) => run.coefficients += zeros + 1,
+                (15, 0) => run.coefficients += 16,
+                _ => {
+                    run.ends_block = true;
+                    break;
+                }
+            }
+        }
+        run
+    }
+}
+
+/// A lookup in a skip table: `bits` (0 when not even one code fits) holding `coefficients`
+/// coefficients, and whether its last code ends the block.
+#[derive(Clone, Copy, Default)]
+struct AcRun {
+    bits: u8,
+    coefficients: u8,
+    ends_block: bool,
 }
 
 /// Entropy-coded bits, most significant first, with stuffed zero bytes removed. At a marker it
@@ -938,6 +1008,23 @@ mod tests {
             }
         }
         assert_close(&encoded(F_1_1, Some(5), true), 0);
+    }
+
+    /// Noise at quality 100: many blocks code their last coefficient and have no end-of-block
+    /// code, so several codes looked up at once must stop exactly at the block's end.
+    #[test]
+    fn blocks_coded_to_their_last_coefficient_decode_alike() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(63);
+        let (w, h) = (320u16, 240u16);
+        let noise: Vec<u8> = (0..usize::from(w) * usize::from(h))
+            .map(|_| rng.r#gen())
+            .collect();
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 100)
+            .encode(&noise, w, h, jpeg_encoder::ColorType::Luma)
+            .unwrap();
+        assert_close(&jpeg, 0);
     }
 
     /// Made by `jpegtran -progressive [-restart N]` from the baseline seeds beside them: DC
