@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, PutPayload};
 
@@ -12,6 +13,8 @@ use crate::error::{ApiError, ApiResult};
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
+    /// The same store when it is a local directory: finished uploads are linked into it.
+    local: Option<Arc<LocalFileSystem>>,
 }
 
 impl Blobs {
@@ -20,10 +23,11 @@ impl Blobs {
     pub fn open(url: &str, local_dir: &std::path::Path) -> anyhow::Result<Blobs> {
         if url.is_empty() {
             std::fs::create_dir_all(local_dir)?;
-            let store = object_store::local::LocalFileSystem::new_with_prefix(local_dir)?;
+            let store = Arc::new(LocalFileSystem::new_with_prefix(local_dir)?);
             return Ok(Blobs {
-                store: Arc::new(store),
+                store: store.clone(),
                 prefix: Path::default(),
+                local: Some(store),
             });
         }
         let parsed = url::Url::parse(url)?;
@@ -31,6 +35,7 @@ impl Blobs {
         Ok(Blobs {
             store: Arc::from(store),
             prefix,
+            local: None,
         })
     }
 
@@ -48,6 +53,39 @@ impl Blobs {
             .await
             .map_err(storage_error)?;
         Ok(())
+    }
+
+    /// Stores `bytes`, which are also the whole of the file at `file`. A local store takes a
+    /// hard link to the file instead of a second copy of the bytes (the file is the finished
+    /// upload, already on disk); a remote store, or a disk that cannot link, gets the bytes.
+    pub async fn put_file(
+        &self,
+        kind: &str,
+        digest: &str,
+        file: &std::path::Path,
+        bytes: Vec<u8>,
+    ) -> ApiResult<()> {
+        if let Some(local) = &self.local {
+            let target = local
+                .path_to_filesystem(&self.key(kind, digest))
+                .map_err(storage_error)?;
+            let file = file.to_owned();
+            let linked = tokio::task::spawn_blocking(move || {
+                std::fs::create_dir_all(target.parent()?).ok()?;
+                match std::fs::hard_link(&file, &target) {
+                    // Keys are digests: what is there already holds these bytes.
+                    Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => None,
+                    _ => Some(()),
+                }
+            })
+            .await
+            .ok()
+            .flatten();
+            if linked.is_some() {
+                return Ok(());
+            }
+        }
+        self.put(kind, digest, bytes).await
     }
 
     pub async fn get(&self, kind: &str, digest: &str) -> ApiResult<bytes::Bytes> {

@@ -565,7 +565,7 @@ async fn ingest(
     .await??;
     match upload.kind.as_str() {
         SIGNATURE => store_signature(state, caller, upload, bytes).await,
-        _ => store_photo(state, caller, upload, bytes).await,
+        _ => store_photo(state, caller, upload, path, bytes).await,
     }
 }
 
@@ -617,6 +617,7 @@ async fn store_photo(
     state: &web::Data<AppState>,
     caller: &Caller,
     upload: &UploadRow,
+    path: &std::path::Path,
     bytes: Vec<u8>,
 ) -> ApiResult<()> {
     let service = &state.photos;
@@ -633,7 +634,10 @@ async fn store_photo(
         .blobs
         .put("thumbs", &upload.digest, analysis.thumbnail.jpeg.clone())
         .await?;
-    service.blobs.put("photos", &upload.digest, bytes).await?;
+    service
+        .blobs
+        .put_file("photos", &upload.digest, path, bytes)
+        .await?;
     let photo = NewPhoto {
         digest: upload.digest.clone(),
         size_bytes: size,
