@@ -350,14 +350,17 @@ impl File {
         for c in &frame.components {
             let q = i64::from(c.quant_dc?);
             // Each output pixel takes the block it falls in (chroma blocks cover 2×2 pixels at
-            // the usual subsampling).
-            let plane: Vec<u8> = (0..height)
-                .flat_map(|y| (0..width).map(move |x| (x, y)))
-                .map(|(x, y)| {
-                    let at = (y * c.v / frame.v_max) * c.stride + x * c.h / frame.h_max;
-                    ((i64::from(c.dc[at]) * q + 1024) >> 3).clamp(0, 255) as u8
-                })
-                .collect();
+            // the usual subsampling); the columns are worked out once, not divided per pixel.
+            let columns: Vec<usize> = (0..width).map(|x| x * c.h / frame.h_max).collect();
+            let mut plane = Vec::with_capacity(width * height);
+            for y in 0..height {
+                let row = &c.dc[(y * c.v / frame.v_max) * c.stride..];
+                plane.extend(
+                    columns
+                        .iter()
+                        .map(|&x| ((i64::from(row[x]) * q + 1024) >> 3).clamp(0, 255) as u8),
+                );
+            }
             planes.push(plane);
         }
         let data = match &planes[..] {
