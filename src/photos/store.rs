@@ -154,7 +154,11 @@ pub fn set_received(
 
 pub fn complete_upload(conn: &mut DbConn, id: &str, at: NaiveDateTime) -> ApiResult<()> {
     diesel::update(uploads::table.find(id))
-        .set((uploads::completed_at.eq(at), uploads::updated_at.eq(at)))
+        .set((
+            uploads::received.eq(uploads::length),
+            uploads::completed_at.eq(at),
+            uploads::updated_at.eq(at),
+        ))
         .execute(conn)?;
     Ok(())
 }

@@ -18,6 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures_util::StreamExt;
 use sha2::Digest;
+use tokio::sync::SemaphorePermit;
 
 use super::storage::Blobs;
 use super::store::{self, NewPhoto, NewSignature, UploadRow};
@@ -498,13 +499,15 @@ pub async fn append(
         return Err(err);
     }
 
-    let (progress_id, at) = (id.clone(), audit::store::now());
-    state
-        .db
-        .write(move |conn| store::set_received(conn, &progress_id, written, at))
-        .await?;
     if written == upload.length {
+        // The photo's own transaction records that everything arrived.
         finish(&state, &caller, &upload).await?;
+    } else {
+        let (progress_id, at) = (id.clone(), audit::store::now());
+        state
+            .db
+            .write(move |conn| store::set_received(conn, &progress_id, written, at))
+            .await?;
     }
     Ok(tus_response(StatusCode::NO_CONTENT)
         .insert_header(("Upload-Offset", written.to_string()))
@@ -542,7 +545,7 @@ async fn ingest(
     upload: &UploadRow,
     path: &std::path::Path,
 ) -> ApiResult<()> {
-    let _permit = state
+    let permit = state
         .photos
         .ingest_permits
         .acquire()
@@ -564,8 +567,8 @@ async fn ingest(
     })
     .await??;
     match upload.kind.as_str() {
-        SIGNATURE => store_signature(state, caller, upload, bytes).await,
-        _ => store_photo(state, caller, upload, path, bytes).await,
+        SIGNATURE => store_signature(state, caller, upload, bytes, permit).await,
+        _ => store_photo(state, caller, upload, path, bytes, permit).await,
     }
 }
 
@@ -574,6 +577,7 @@ async fn store_signature(
     caller: &Caller,
     upload: &UploadRow,
     bytes: Vec<u8>,
+    permit: SemaphorePermit<'_>,
 ) -> ApiResult<()> {
     let (bytes, (width, height)) = web::block(move || {
         let size = super::signature::check(&bytes)?;
@@ -593,6 +597,7 @@ async fn store_signature(
         .blobs
         .put("signatures", &row.digest, bytes)
         .await?;
+    drop(permit);
     let (id, actor) = (upload.id.clone(), caller.actor());
     state
         .db
@@ -619,6 +624,7 @@ async fn store_photo(
     upload: &UploadRow,
     path: &std::path::Path,
     bytes: Vec<u8>,
+    permit: SemaphorePermit<'_>,
 ) -> ApiResult<()> {
     let service = &state.photos;
     let limits = service.limits;
@@ -638,6 +644,9 @@ async fn store_photo(
         .blobs
         .put_file("photos", &upload.digest, path, bytes)
         .await?;
+    // The bytes are stored and gone: the database write needs no permit, and holding one
+    // through the commit left a core idle while another photo waited.
+    drop(permit);
     let photo = NewPhoto {
         digest: upload.digest.clone(),
         size_bytes: size,

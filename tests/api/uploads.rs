@@ -143,6 +143,16 @@ async fn a_photo_uploaded_in_pieces_resumes_from_the_server_offset_and_is_stored
     );
     assert!(stored(&app, &token, &digest).await);
     assert_eq!(blob_count(&app), 1);
+    // The finished partial file became the blob (a link on a local store): the bytes are
+    // whole under the digest's name, and the partial's name is gone.
+    let blob = app
+        .data_dir()
+        .join("blobs/photos")
+        .join(&digest[..2])
+        .join(format!("{digest}.jpg"));
+    assert_eq!(std::fs::read(blob).unwrap(), photo);
+    let partials = std::fs::read_dir(app.data_dir().join("uploads")).map_or(0, |e| e.count());
+    assert_eq!(partials, 0);
 }
 
 /// Sends a PATCH head announcing all of `total` bytes, then only `sent`, and stalls; returns
