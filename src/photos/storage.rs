@@ -100,6 +100,12 @@ impl Blobs {
 
 fn storage_error(err: object_store::Error) -> ApiError {
     tracing::error!(error = %err, "object storage");
+    storage_unavailable()
+}
+
+/// 503: the photo store (or the disk under the uploads) cannot take bytes now; a retry later
+/// can.
+pub fn storage_unavailable() -> ApiError {
     ApiError::new(
         crate::error::ErrorKind::Unavailable,
         "storage_unavailable",

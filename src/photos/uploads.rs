@@ -362,6 +362,12 @@ impl ChunkHasher {
 const WRITE_BUFFER: usize = 256 * 1024;
 
 fn io_error(e: std::io::Error) -> ApiError {
+    // A full disk is for the operator to fix, not a fault in the request: the phone resumes
+    // from the bytes the server kept once there is room.
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        tracing::error!(error = %e, "upload file: the disk is full");
+        return super::storage::storage_unavailable();
+    }
     ApiError::internal(format!("upload file: {e}"))
 }
 
@@ -774,4 +780,20 @@ pub fn sweep_abandoned(
         }
     }
     Ok(swept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_a_retryable_503_not_a_500() {
+        let full = io_error(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert_eq!(
+            (full.kind.status().as_u16(), &*full.code),
+            (503, "storage_unavailable")
+        );
+        let other = io_error(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert_eq!(other.kind.status().as_u16(), 500);
+    }
 }
