@@ -87,8 +87,8 @@ pub fn measured(lang: Lang, flag: &Flag, photo_number: impl Fn(&str) -> Option<u
         FlagKind::DuplicatePhoto | FlagKind::SimilarPhoto => m["other_household"]
             .as_str()
             .zip(number("bits"))
-            .map(
-                |(other, bits)| match (lang, flag.kind == FlagKind::DuplicatePhoto) {
+            .map(|(other, bits)| {
+                let sentence = match (lang, flag.kind == FlagKind::DuplicatePhoto) {
                     (Lang::Zh, true) => format!("与另一户（{other}）已用的照片完全相同"),
                     (Lang::Zh, false) => {
                         format!("与另一户（{other}）的照片相差 {bits} 位（感知哈希）")
@@ -99,8 +99,16 @@ pub fn measured(lang: Lang, flag: &Flag, photo_number: impl Fn(&str) -> Option<u
                     (Lang::En, false) => format!(
                         "{bits} bits (perceptual hash) from a photo of another household ({other})"
                     ),
-                },
-            ),
+                };
+                // Only the closest few households get a flag each; say how many matched.
+                match number("households").filter(|&n| n > 1.0) {
+                    Some(n) => match lang {
+                        Lang::Zh => format!("{sentence}；共有 {n} 户的照片与之相符"),
+                        Lang::En => format!("{sentence}; {n} households' photos match in all"),
+                    },
+                    None => sentence,
+                }
+            }),
         FlagKind::MissingRequiredPhoto => m["kinds"].as_array().map(|kinds| {
             let kinds: Vec<&str> = kinds
                 .iter()
@@ -294,6 +302,25 @@ mod tests {
         assert_eq!(
             measured(Lang::En, &mock, number),
             "the phone reported a mock location, accuracy 12 m"
+        );
+        let mut reused = flag(
+            FlagKind::SimilarPhoto,
+            Some("b"),
+            json!({"other_household": "h7", "other_visit": "v", "other_photo": "z", "bits": 3, "households": 12}),
+        );
+        assert_eq!(
+            measured(Lang::Zh, &reused, number),
+            "照片 2：与另一户（h7）的照片相差 3 位（感知哈希）；共有 12 户的照片与之相符"
+        );
+        // Flags stored before the count was kept read as before.
+        reused
+            .measured
+            .as_object_mut()
+            .unwrap()
+            .remove("households");
+        assert_eq!(
+            measured(Lang::En, &reused, number),
+            "photo 2: 3 bits (perceptual hash) from a photo of another household (h7)"
         );
     }
 

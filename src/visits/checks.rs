@@ -203,6 +203,44 @@ fn rounded(m: f64) -> f64 {
     (m * 10.0).round() / 10.0
 }
 
+/// Other households named per photo and kind. A house photographed for dozens of applicants
+/// would otherwise bury the case under a flag per household; the flags say how many matched.
+pub const HOUSEHOLDS_NAMED: usize = 3;
+
+/// Per photo (in the visit's order), the closest match in each other household, closest
+/// households first and at most [`HOUSEHOLDS_NAMED`], each with the count of households matched.
+fn closest_households<'m>(matches: &'m [Match], photos: &[PhotoFacts]) -> Vec<(&'m Match, usize)> {
+    let photo_order = |m: &Match| {
+        (
+            photos.iter().position(|p| p.digest == m.photo),
+            m.photo.clone(),
+        )
+    };
+    let mut closest: Vec<&Match> = matches.iter().collect();
+    closest.sort_by_cached_key(|m| {
+        (
+            photo_order(m),
+            m.other_household.clone(),
+            m.bits,
+            m.other_visit.clone(),
+        )
+    });
+    closest.dedup_by(|next, kept| {
+        next.photo == kept.photo && next.other_household == kept.other_household
+    });
+    // Stable: households equally close stay in name order.
+    closest.sort_by_cached_key(|m| (photo_order(m), m.bits));
+    closest
+        .chunk_by(|a, b| a.photo == b.photo)
+        .flat_map(|same_photo| {
+            same_photo
+                .iter()
+                .take(HOUSEHOLDS_NAMED)
+                .map(|m| (*m, same_photo.len()))
+        })
+        .collect()
+}
+
 /// Every flag a visit raises, photo by photo, then for the visit as a whole.
 pub fn check(visit: &VisitFacts<'_>, limits: &Thresholds) -> Vec<Flag> {
     let mut flags = Vec::new();
@@ -277,11 +315,11 @@ pub fn check(visit: &VisitFacts<'_>, limits: &Thresholds) -> Vec<Flag> {
         (FlagKind::DuplicatePhoto, visit.duplicates),
         (FlagKind::SimilarPhoto, visit.similar),
     ] {
-        for m in matches {
+        for (m, households) in closest_households(matches, visit.photos) {
             flag(
                 kind,
                 Some(&m.photo),
-                json!({ "other_household": m.other_household, "other_visit": m.other_visit, "other_photo": m.other_photo, "bits": m.bits }),
+                json!({ "other_household": m.other_household, "other_visit": m.other_visit, "other_photo": m.other_photo, "bits": m.bits, "households": households }),
             );
         }
     }
@@ -504,6 +542,51 @@ mod tests {
             ]
         );
         assert_eq!(flags[1].measured["other_household"], "h2");
+        assert_eq!(flags[1].measured["households"], 1);
         assert_eq!(flags[2].measured["kinds"], json!(["kitchen"]));
+    }
+
+    #[test]
+    fn a_photo_matching_many_households_names_the_closest_few_and_counts_them_all() {
+        let mut case = Case::clean();
+        let seen = |photo: &str, household: &str, visit: &str, bits| Match {
+            photo: photo.into(),
+            other_household: household.into(),
+            other_visit: visit.into(),
+            other_photo: "z".into(),
+            bits,
+        };
+        case.similar = vec![
+            seen("b", "h9", "v9", 1),
+            seen("a", "h5", "v5", 7),
+            seen("a", "h1", "v1", 9),
+            seen("a", "h1", "v1-again", 2),
+            seen("a", "h4", "v4", 6),
+            seen("a", "h3", "v3", 6),
+            seen("a", "h2", "v2", 8),
+        ];
+        let flags = case.run();
+        let named: Vec<(&str, &str, u64, u64)> = flags
+            .iter()
+            .map(|f| {
+                let m = &f.measured;
+                (
+                    f.photo.as_deref().unwrap(),
+                    m["other_visit"].as_str().unwrap(),
+                    m["bits"].as_u64().unwrap(),
+                    m["households"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        // Photo "a" (first in the visit) matched five households; h1 twice, at its closest.
+        assert_eq!(
+            named,
+            vec![
+                ("a", "v1-again", 2, 5),
+                ("a", "v3", 6, 5),
+                ("a", "v4", 6, 5),
+                ("b", "v9", 1, 1),
+            ]
+        );
     }
 }

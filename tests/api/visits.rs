@@ -81,6 +81,11 @@ pub struct Home {
 }
 
 pub async fn homes_of_coord01(app: &TestApp, token: &str) -> Vec<Home> {
+    homes_in_coord01_village(app, token, 2).await
+}
+
+/// The first `count` households of coord01's village, each due for a visit.
+async fn homes_in_coord01_village(app: &TestApp, token: &str, count: usize) -> Vec<Home> {
     let me = app.get("/api/v1/auth/me", token).await;
     let village = me.expect(200)["jurisdiction_code"]
         .as_str()
@@ -88,7 +93,7 @@ pub async fn homes_of_coord01(app: &TestApp, token: &str) -> Vec<Home> {
         .to_owned();
     let list = app
         .get(
-            &format!("/api/v1/households?jurisdiction={village}&limit=2"),
+            &format!("/api/v1/households?jurisdiction={village}&limit={count}"),
             token,
         )
         .await;
@@ -264,6 +269,44 @@ async fn the_same_house_photographed_for_two_households_is_flagged_exact_and_loo
     );
     // The exact copy was taken at the first home, far from... no: both homes are in one village;
     // distance flags depend on where they are, so only the reuse flags are asserted here.
+}
+
+#[tokio::test]
+async fn a_photo_reused_for_many_households_names_the_closest_three_and_counts_them_all() {
+    let app = spawn_app().await;
+    let token = app.token("coord01").await;
+    let homes = homes_in_coord01_village(&app, &token, 5).await;
+    let shared = upload(&app, &token, &photo_at(350, homes[0].lat, homes[0].lon)).await;
+    let mut last = Value::Null;
+    for (i, home) in homes.iter().enumerate() {
+        let mut photos = clean_photos(&app, &token, home, 360 + 10 * i as u64).await;
+        photos[0].0 = shared.clone();
+        let resp = app
+            .post_json("/api/v1/visits", &token, &visit(home, &photos))
+            .await;
+        last = resp.expect(201).clone();
+    }
+    let reuse: Vec<&Value> = last["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "duplicate_photo")
+        .collect();
+    assert_eq!(reuse.len(), 3, "{last}");
+    let mut named: Vec<&str> = reuse
+        .iter()
+        .map(|f| f["measured"]["other_household"].as_str().unwrap())
+        .collect();
+    named.sort();
+    named.dedup();
+    assert_eq!(named.len(), 3, "one flag per household: {named:?}");
+    assert!(
+        named
+            .iter()
+            .all(|h| homes[..4].iter().any(|home| home.id == *h))
+    );
+    assert!(reuse.iter().all(|f| f["photo"] == shared.as_str()));
+    assert!(reuse.iter().all(|f| f["measured"]["households"] == 4));
 }
 
 #[tokio::test]
