@@ -74,21 +74,34 @@ fn return_memory(mut memory: Vec<Block>) {
     }
 }
 
-/// [`verify`] on the blocking pool, bounded by [`VERIFYING`]. The permit moves into the
-/// blocking task, so a login whose client went away still holds its turn (and its buffer)
-/// until the hash is done.
-pub async fn verify_bounded(password: String, stored: Option<String>) -> ApiResult<bool> {
+/// `argon2` work on the blocking pool, bounded by [`VERIFYING`]: it takes a core for tens of
+/// milliseconds, too long for an async worker. The permit moves into the blocking task, so a
+/// request whose client went away still holds its turn (and its buffer) until the hash is done.
+async fn on_argon2_turn<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
     let turn = VERIFYING
         .clone()
         .acquire_owned()
         .await
         .map_err(ApiError::internal)?;
     Ok(actix_web::web::block(move || {
-        let matches = verify(&password, stored.as_deref());
+        let done = work();
         drop(turn);
-        matches
+        done
     })
     .await?)
+}
+
+/// [`verify`], off the async workers and bounded like every login.
+pub async fn verify_bounded(password: String, stored: Option<String>) -> ApiResult<bool> {
+    on_argon2_turn(move || verify(&password, stored.as_deref())).await
+}
+
+/// [`hash`], off the async workers and bounded like a login: a request computes it before its
+/// database transaction, so no write lock is held through argon2.
+pub async fn hash_bounded(password: String) -> ApiResult<String> {
+    on_argon2_turn(move || hash(&password)).await?
 }
 
 /// Checks `password` against a stored PHC string (or, for an unknown account, against a dummy

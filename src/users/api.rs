@@ -86,16 +86,30 @@ fn role_fits(role: Role, kind: Kind) -> bool {
     }
 }
 
-/// Creates an account inside `scope`; shared by the API and the demo seeder.
+/// Creates an account inside `scope`, hashing its password here: for the demo seeder and the
+/// command line, where no request waits on the database's write lock meanwhile.
 pub fn create_user(
     conn: &mut DbConn,
     actor: &Actor,
     scope: &Scope,
     input: &CreateUser,
 ) -> ApiResult<UserView> {
+    password::check_strength(&input.password)?;
+    let hash = password::hash(&input.password)?;
+    insert_user(conn, actor, scope, input, &hash)
+}
+
+/// Creates an account inside `scope` with its password already hashed (and checked for
+/// strength).
+fn insert_user(
+    conn: &mut DbConn,
+    actor: &Actor,
+    scope: &Scope,
+    input: &CreateUser,
+    password_hash: &str,
+) -> ApiResult<UserView> {
     let username = validated_username(&input.username)?;
     let display_name = validated_display_name(&input.display_name)?;
-    password::check_strength(&input.password)?;
     let node =
         jurisdictions::store::find(conn, scope, &input.jurisdiction_code)?.ok_or_else(|| {
             ApiError::unprocessable(
@@ -124,7 +138,6 @@ pub fn create_user(
         ));
     }
     let id = uuid::Uuid::now_v7().to_string();
-    let hash = password::hash(&input.password)?;
     store::insert(
         conn,
         &NewUser {
@@ -133,7 +146,7 @@ pub fn create_user(
             display_name: &display_name,
             role: input.role,
             jurisdiction_code: &node.code,
-            password_hash: &hash,
+            password_hash,
             at: audit::store::now(),
         },
     )?;
@@ -172,9 +185,11 @@ pub async fn create(
 ) -> ApiResult<HttpResponse> {
     caller.authorize_role(Action::ManageUsers)?;
     let body = body.into_inner();
+    password::check_strength(&body.password)?;
+    let hash = password::hash_bounded(body.password.clone()).await?;
     let user = state
         .db
-        .write(move |conn| create_user(conn, &caller.actor(), &caller.scope, &body))
+        .write(move |conn| insert_user(conn, &caller.actor(), &caller.scope, &body, &hash))
         .await?;
     Ok(HttpResponse::Created().json(user))
 }
@@ -259,7 +274,10 @@ pub async fn update(
     if let Some(p) = &body.password {
         password::check_strength(p)?;
     }
-    let new_hash = body.password.as_deref().map(password::hash).transpose()?;
+    let new_hash = match body.password.clone() {
+        Some(p) => Some(password::hash_bounded(p).await?),
+        None => None,
+    };
     let id = id.into_inner();
     let user = state
         .db

@@ -376,6 +376,31 @@ async fn a_disabled_users_tokens_stop_working_at_once() {
 }
 
 #[tokio::test]
+async fn a_password_reset_by_an_admin_ends_the_sessions_and_takes_the_new_password_only() {
+    let app = spawn_app().await;
+    let admin = app.token("admin").await;
+    let victim = app.login("coord01").await;
+    let id = victim.user["id"].as_str().expect("user id").to_owned();
+    let reset = app
+        .patch_json(
+            &format!("/api/v1/users/{id}"),
+            &admin,
+            &json!({ "password": "a-fresh-start-2027" }),
+        )
+        .await;
+    reset.expect(200);
+    app.get("/api/v1/auth/me", &victim.access)
+        .await
+        .expect_error(401, "session_ended");
+    app.try_login("coord01", PASSWORD)
+        .await
+        .expect_error(401, "invalid_credentials");
+    app.try_login("coord01", "a-fresh-start-2027")
+        .await
+        .expect(200);
+}
+
+#[tokio::test]
 async fn a_deleted_users_tokens_stop_working() {
     let app = spawn_app().await;
     let admin = app.token("admin").await;
