@@ -7,6 +7,8 @@
 //! Memory: 4 × (8 + 4) bytes in buckets + 8 bytes of key per photo (~56 B, plus vector slack),
 //! e.g. ~600 MB for 10 million photos; `benches/lookalike.rs` measures it.
 
+use std::cmp::Reverse;
+
 const BANDS: usize = 4;
 const BAND_BITS: u32 = 16;
 
@@ -94,6 +96,18 @@ impl LookalikeIndex {
         self.search_portable(queries, radius)
     }
 
+    /// Like [`search`](Self::search), keeping only the `limit` closest (the highest keys first
+    /// among equally close ones), sorted by key.
+    pub fn search_closest(&self, queries: &[u64], radius: u32, limit: usize) -> Vec<(i64, u32)> {
+        let mut found = self.search(queries, radius);
+        if found.len() > limit {
+            found.select_nth_unstable_by_key(limit, |&(key, bits)| (bits, Reverse(key)));
+            found.truncate(limit);
+            found.sort_unstable();
+        }
+        found
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "popcnt")]
     fn search_with_popcnt(&self, queries: &[u64], radius: u32) -> Vec<(i64, u32)> {
@@ -172,7 +186,12 @@ mod tests {
             let expected = brute_force(&entries, &queries, radius);
             // Both code paths, whichever one this CPU takes.
             prop_assert_eq!(index.search_portable(&queries, radius), expected.clone());
-            prop_assert_eq!(index.search(&queries, radius), expected);
+            prop_assert_eq!(index.search(&queries, radius), expected.clone());
+            let mut closest = expected;
+            closest.sort_by_key(|&(key, bits)| (bits, Reverse(key)));
+            closest.truncate(5);
+            closest.sort_unstable();
+            prop_assert_eq!(index.search_closest(&queries, radius, 5), closest);
         }
     }
 

@@ -205,7 +205,7 @@ fn rounded(m: f64) -> f64 {
 
 /// Other households named per photo and kind. A house photographed for dozens of applicants
 /// would otherwise bury the case under a flag per household; the flags say how many matched.
-pub const HOUSEHOLDS_NAMED: usize = 3;
+const HOUSEHOLDS_NAMED: usize = 3;
 
 /// Per photo (in the visit's order), the closest match in each other household, closest
 /// households first and at most [`HOUSEHOLDS_NAMED`], each with the count of households matched.

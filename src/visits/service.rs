@@ -19,6 +19,11 @@ use crate::photos::lookalike::LookalikeIndex;
 use crate::scoring::{self, service as scoring_service};
 use crate::{cases, households};
 
+/// Stored look-alikes weighed per photo, the closest first. A featureless photo (a dark frame)
+/// can look like tens of thousands, and each one goes into a single query, which databases
+/// bound (PostgreSQL takes at most 65,535 parameters).
+const LOOKALIKES_WEIGHED: usize = 256;
+
 /// The look-alike index of this node and the last photo row it holds; every search first
 /// takes in the rows stored since (by any node), so no photo is ever missed.
 #[derive(Default)]
@@ -27,8 +32,8 @@ pub struct Lookalikes {
 }
 
 impl Lookalikes {
-    /// For each photo's queries (its hash in each rotation), the stored photos within `radius`
-    /// bits, after one catch-up read for all of them.
+    /// For each photo's queries (its hash in each rotation), the closest stored photos within
+    /// `radius` bits, after one catch-up read for all of them.
     fn search(
         &self,
         conn: &mut DbConn,
@@ -43,7 +48,7 @@ impl Lookalikes {
         }
         Ok(photos
             .iter()
-            .map(|queries| index.search(queries, radius))
+            .map(|queries| index.search_closest(queries, radius, LOOKALIKES_WEIGHED))
             .collect())
     }
 }
