@@ -16,6 +16,7 @@ use crate::error::ApiError;
 use crate::photos::storage::Blobs;
 use crate::photos::uploads::PhotoService;
 use crate::scoring::store::SchemeCache;
+use crate::visits::service::Lookalikes;
 
 /// Shared by every request handler.
 pub struct AppState {
@@ -25,7 +26,7 @@ pub struct AppState {
     pub throttle: Throttle,
     pub schemes: SchemeCache,
     pub photos: PhotoService,
-    pub lookalikes: crate::visits::service::Lookalikes,
+    pub lookalikes: Lookalikes,
     /// Working days for SLA deadlines.
     pub calendar: Calendar,
     /// Signs the web console's session cookies and CSRF tokens.
@@ -59,6 +60,7 @@ impl Application {
         } else {
             None
         };
+        let lookalikes = load_lookalikes(&db).await?;
         let secret = jwt_secret(&settings)?;
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
@@ -80,7 +82,7 @@ impl Application {
             calendar,
             cookie_key: crate::console::CookieKey::derive(&secret),
             schemes: SchemeCache::default(),
-            lookalikes: Default::default(),
+            lookalikes,
             photos,
             keys: TokenKeys::new(
                 &secret,
@@ -116,6 +118,25 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The look-alike index, loaded before the node serves (see [`Lookalikes::load`]).
+async fn load_lookalikes(db: &Db) -> anyhow::Result<Lookalikes> {
+    let db = db.clone();
+    let started = std::time::Instant::now();
+    let lookalikes = web::block(move || -> Result<Lookalikes, ApiError> {
+        let lookalikes = Lookalikes::default();
+        let photos = lookalikes.load(&mut *db.get()?)?;
+        tracing::info!(
+            photos,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "look-alike index loaded"
+        );
+        Ok(lookalikes)
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("loading the look-alike index: {}", e.message))?;
+    Ok(lookalikes)
 }
 
 /// Hourly, drop uploads abandoned for a day (a phone that never came back), with their files,

@@ -31,7 +31,21 @@ pub struct Lookalikes {
     index: Mutex<(LookalikeIndex, i64)>,
 }
 
+/// Photo hashes read at a time when the index catches up, so that loading millions at a start
+/// holds no more than a page in memory besides the index.
+const CATCH_UP_PAGE: i64 = 100_000;
+
 impl Lookalikes {
+    /// Takes in every stored photo, before the node serves: the first visit would otherwise
+    /// read them all inside its transaction (1 s at a million photos), holding SQLite's write
+    /// lock and every other submission's turn. Returns how many the index holds.
+    pub fn load(&self, conn: &mut DbConn) -> ApiResult<usize> {
+        let mut guard = self.index.lock().map_err(ApiError::internal)?;
+        let (index, loaded) = &mut *guard;
+        catch_up(conn, index, loaded)?;
+        Ok(index.len())
+    }
+
     /// For each photo's queries (its hash in each rotation), the closest stored photos within
     /// `radius` bits, after one catch-up read for all of them.
     fn search(
@@ -42,14 +56,25 @@ impl Lookalikes {
     ) -> ApiResult<Vec<Vec<(i64, u32)>>> {
         let mut guard = self.index.lock().map_err(ApiError::internal)?;
         let (index, loaded) = &mut *guard;
-        for (seq, hash) in store::hashes_after(conn, *loaded)? {
-            index.insert(seq, hash as u64);
-            *loaded = seq;
-        }
+        catch_up(conn, index, loaded)?;
         Ok(photos
             .iter()
             .map(|queries| index.search_closest(queries, radius, LOOKALIKES_WEIGHED))
             .collect())
+    }
+}
+
+/// Takes in the photos stored after `loaded` (by any node), a page at a time.
+fn catch_up(conn: &mut DbConn, index: &mut LookalikeIndex, loaded: &mut i64) -> ApiResult<()> {
+    loop {
+        let page = store::hashes_after(conn, *loaded, CATCH_UP_PAGE)?;
+        for &(seq, hash) in &page {
+            index.insert(seq, hash as u64);
+            *loaded = seq;
+        }
+        if (page.len() as i64) < CATCH_UP_PAGE {
+            return Ok(());
+        }
     }
 }
 

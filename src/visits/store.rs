@@ -153,11 +153,12 @@ pub fn uses_elsewhere(
         .load(conn)?)
 }
 
-/// Photos stored after `seq`, for catching the in-memory look-alike index up.
-pub fn hashes_after(conn: &mut DbConn, seq: i64) -> ApiResult<Vec<(i64, i64)>> {
+/// The first `limit` photos stored after `seq`, for catching the in-memory look-alike index up.
+pub fn hashes_after(conn: &mut DbConn, seq: i64, limit: i64) -> ApiResult<Vec<(i64, i64)>> {
     Ok(photos::table
         .filter(photos::seq.gt(seq))
         .order(photos::seq.asc())
+        .limit(limit)
         .select((photos::seq, photos::dhash))
         .load(conn)?)
 }

@@ -310,6 +310,26 @@ async fn a_photo_reused_for_many_households_names_the_closest_three_and_counts_t
 }
 
 #[tokio::test]
+async fn the_look_alike_index_loads_every_stored_photo_a_page_at_a_time() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    // More photos than one page of the catch-up read (100,000), written in one statement.
+    let stored = 100_123;
+    diesel::sql_query(format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {stored})
+         INSERT INTO photos (digest, size_bytes, width, height, orientation, dhash, uploaded_by, created_at)
+         SELECT 'seeded-' || i, 4500000, 4000, 3000, 1, i * 2654435761, (SELECT MIN(id) FROM users),
+                '2026-12-01 08:00:00' FROM n"
+    ))
+    .execute(&mut *app.conn())
+    .expect("seed photos");
+    let index = dibao::visits::service::Lookalikes::default();
+    assert_eq!(index.load(&mut app.conn()).expect("loads"), stored);
+    // Loading again reads only what came since: nothing.
+    assert_eq!(index.load(&mut app.conn()).expect("loads"), stored);
+}
+
+#[tokio::test]
 async fn a_photo_far_from_home_with_a_mock_fix_and_one_visitor_is_flagged() {
     let app = spawn_app().await;
     let token = app.token("coord01").await;
