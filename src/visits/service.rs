@@ -1,6 +1,7 @@
 //! Visit submission as a use case: idempotency, photo presence, look-alike search, the pure
 //! evidence checks, assessment and storage, in one transaction the handler runs.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use chrono::Utc;
@@ -24,26 +25,40 @@ use crate::{cases, households};
 /// bound (PostgreSQL takes at most 65,535 parameters).
 const LOOKALIKES_WEIGHED: usize = 256;
 
-/// The look-alike index of this node and the last photo row it holds; every search first
-/// takes in the rows stored since (by any node), so no photo is ever missed.
+/// The look-alike index of this node; every search first takes in the photos stored since
+/// (by any node).
 #[derive(Default)]
 pub struct Lookalikes {
-    index: Mutex<(LookalikeIndex, i64)>,
+    index: Mutex<Indexed>,
+}
+
+#[derive(Default)]
+struct Indexed {
+    index: LookalikeIndex,
+    /// The highest photo number taken in.
+    loaded: i64,
+    /// The photo numbers taken in within [`RECHECKED`] of `loaded`.
+    recent: BTreeSet<i64>,
 }
 
 /// Photo hashes read at a time when the index catches up, so that loading millions at a start
 /// holds no more than a page in memory besides the index.
 const CATCH_UP_PAGE: i64 = 100_000;
 
+/// How far below the highest photo number taken in each catch-up reads again. On PostgreSQL
+/// numbers are handed out at insert and rows appear at commit, so a photo can appear after a
+/// higher-numbered one was already read; reading only above the highest would miss it for
+/// good. Photos are stored in short transactions: 1,000 numbers is 20 s at 50 photos/s.
+const RECHECKED: i64 = 1_000;
+
 impl Lookalikes {
     /// Takes in every stored photo, before the node serves: the first visit would otherwise
     /// read them all inside its transaction (1 s at a million photos), holding SQLite's write
     /// lock and every other submission's turn. Returns how many the index holds.
     pub fn load(&self, conn: &mut DbConn) -> ApiResult<usize> {
-        let mut guard = self.index.lock().map_err(ApiError::internal)?;
-        let (index, loaded) = &mut *guard;
-        catch_up(conn, index, loaded)?;
-        Ok(index.len())
+        let mut indexed = self.index.lock().map_err(ApiError::internal)?;
+        indexed.catch_up(conn)?;
+        Ok(indexed.index.len())
     }
 
     /// For each photo's queries (its hash in each rotation), the closest stored photos within
@@ -54,26 +69,38 @@ impl Lookalikes {
         photos: &[Vec<u64>],
         radius: u32,
     ) -> ApiResult<Vec<Vec<(i64, u32)>>> {
-        let mut guard = self.index.lock().map_err(ApiError::internal)?;
-        let (index, loaded) = &mut *guard;
-        catch_up(conn, index, loaded)?;
+        let mut indexed = self.index.lock().map_err(ApiError::internal)?;
+        indexed.catch_up(conn)?;
         Ok(photos
             .iter()
-            .map(|queries| index.search_closest(queries, radius, LOOKALIKES_WEIGHED))
+            .map(|queries| {
+                indexed
+                    .index
+                    .search_closest(queries, radius, LOOKALIKES_WEIGHED)
+            })
             .collect())
     }
 }
 
-/// Takes in the photos stored after `loaded` (by any node), a page at a time.
-fn catch_up(conn: &mut DbConn, index: &mut LookalikeIndex, loaded: &mut i64) -> ApiResult<()> {
-    loop {
-        let page = store::hashes_after(conn, *loaded, CATCH_UP_PAGE)?;
-        for &(seq, hash) in &page {
-            index.insert(seq, hash as u64);
-            *loaded = seq;
-        }
-        if (page.len() as i64) < CATCH_UP_PAGE {
-            return Ok(());
+impl Indexed {
+    /// Takes in the photos stored since (by any node), a page at a time, from [`RECHECKED`]
+    /// below the highest taken in.
+    fn catch_up(&mut self, conn: &mut DbConn) -> ApiResult<()> {
+        let mut after = self.loaded - RECHECKED;
+        loop {
+            let page = store::hashes_after(conn, after, CATCH_UP_PAGE)?;
+            for &(seq, hash) in &page {
+                // Read from within the recent window, so `recent` knows every one taken in.
+                if self.recent.insert(seq) {
+                    self.index.insert(seq, hash as u64);
+                    self.loaded = self.loaded.max(seq);
+                }
+                after = seq;
+            }
+            self.recent = self.recent.split_off(&(self.loaded - RECHECKED + 1));
+            if (page.len() as i64) < CATCH_UP_PAGE {
+                return Ok(());
+            }
         }
     }
 }
