@@ -37,18 +37,19 @@ struct Indexed {
     index: LookalikeIndex,
     /// The highest photo number taken in.
     loaded: i64,
-    /// The photo numbers taken in within [`RECHECKED`] of `loaded`.
-    recent: BTreeSet<i64>,
+    /// Numbers below `loaded`, within [`RECHECKED`] of it, that no photo has come with yet.
+    /// On PostgreSQL numbers are handed out at insert and rows appear at commit, so a photo can
+    /// appear after a higher-numbered one was read; without asking for these again it would be
+    /// missed on this node until a restart. Most are numbers a rolled-back insert used.
+    missing: BTreeSet<i64>,
 }
 
 /// Photo hashes read at a time when the index catches up, so that loading millions at a start
 /// holds no more than a page in memory besides the index.
 const CATCH_UP_PAGE: i64 = 100_000;
 
-/// How far below the highest photo number taken in each catch-up reads again. On PostgreSQL
-/// numbers are handed out at insert and rows appear at commit, so a photo can appear after a
-/// higher-numbered one was already read; reading only above the highest would miss it for
-/// good. Photos are stored in short transactions: 1,000 numbers is 20 s at 50 photos/s.
+/// How far below the highest photo number a late photo is still looked for. Photos are stored
+/// in short transactions: 1,000 numbers is 20 s at 50 photos/s.
 const RECHECKED: i64 = 1_000;
 
 impl Lookalikes {
@@ -83,21 +84,25 @@ impl Lookalikes {
 }
 
 impl Indexed {
-    /// Takes in the photos stored since (by any node), a page at a time, from [`RECHECKED`]
-    /// below the highest taken in.
+    /// Takes in the photos stored since (by any node), the late ones first, then a page at a
+    /// time.
     fn catch_up(&mut self, conn: &mut DbConn) -> ApiResult<()> {
-        let mut after = self.loaded - RECHECKED;
-        loop {
-            let page = store::hashes_after(conn, after, CATCH_UP_PAGE)?;
-            for &(seq, hash) in &page {
-                // Read from within the recent window, so `recent` knows every one taken in.
-                if self.recent.insert(seq) {
-                    self.index.insert(seq, hash as u64);
-                    self.loaded = self.loaded.max(seq);
-                }
-                after = seq;
+        if !self.missing.is_empty() {
+            let numbers: Vec<i64> = self.missing.iter().copied().collect();
+            for (seq, hash) in store::hashes_of(conn, &numbers)? {
+                self.missing.remove(&seq);
+                self.index.insert(seq, hash as u64);
             }
-            self.recent = self.recent.split_off(&(self.loaded - RECHECKED + 1));
+        }
+        loop {
+            let page = store::hashes_after(conn, self.loaded, CATCH_UP_PAGE)?;
+            for &(seq, hash) in &page {
+                let skipped = (self.loaded + 1).max(seq - RECHECKED)..seq;
+                self.missing.extend(skipped);
+                self.index.insert(seq, hash as u64);
+                self.loaded = seq;
+            }
+            self.missing = self.missing.split_off(&(self.loaded - RECHECKED));
             if (page.len() as i64) < CATCH_UP_PAGE {
                 return Ok(());
             }

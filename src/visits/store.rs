@@ -163,6 +163,14 @@ pub fn hashes_after(conn: &mut DbConn, seq: i64, limit: i64) -> ApiResult<Vec<(i
         .load(conn)?)
 }
 
+/// The photos of these numbers that are stored, for the look-alike index's late arrivals.
+pub fn hashes_of(conn: &mut DbConn, seqs: &[i64]) -> ApiResult<Vec<(i64, i64)>> {
+    Ok(photos::table
+        .filter(photos::seq.eq_any(seqs))
+        .select((photos::seq, photos::dhash))
+        .load(conn)?)
+}
+
 /// The digests of a visit's photos with their kinds.
 pub fn photos_of(conn: &mut DbConn, visit_id: &str) -> ApiResult<Vec<(String, String)>> {
     Ok(visit_photos::table
