@@ -157,6 +157,8 @@ pub(crate) fn scale_denominator(width: u32, height: u32) -> u8 {
 pub struct ScaledImage {
     raster: Raster,
     scale_denominator: u8,
+    /// The library asked to decode it, which also encodes its thumbnail.
+    codec: Codec,
 }
 
 impl ScaledImage {
@@ -187,11 +189,12 @@ impl ScaledImage {
             THUMBNAIL_LONG_SIDE,
             THUMBNAIL_QUALITY,
             &mut Resizer::new(),
+            |small, quality| self.codec.encode_jpeg(small, quality),
         )
     }
 }
 
-/// Which library does the scaled decode.
+/// Which library does the scaled decode and encodes the thumbnail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Codec {
     /// Needs nothing but cargo: 1/8 scale from the DC coefficients (our own entropy decode),
@@ -210,6 +213,18 @@ impl Default for Codec {
         return Codec::LibjpegTurbo;
         #[cfg(not(feature = "turbojpeg"))]
         Codec::PureRust
+    }
+}
+
+impl Codec {
+    /// With libjpeg-turbo linked, its encoder halves the thumbnail's resize and encode (1.0 →
+    /// 0.53 ms for a 12 MP photo): an eighth of that pipeline's cost above the decode.
+    fn encode_jpeg(self, raster: &Raster, quality: u8) -> Vec<u8> {
+        #[cfg(feature = "turbojpeg")]
+        if self == Codec::LibjpegTurbo {
+            return super::turbo::encode_jpeg(raster, quality);
+        }
+        super::pixels::encode_jpeg(raster, quality)
     }
 }
 
@@ -258,6 +273,7 @@ pub fn decode_scaled_with(
     Ok(ScaledImage {
         raster,
         scale_denominator: denominator,
+        codec,
     })
 }
 

@@ -1,8 +1,9 @@
 //! The optional libjpeg-turbo decoder (`--features turbojpeg`, linking the system's
 //! libturbojpeg through pkg-config): the same 1/N DCT-scaled decode as jpeg-decoder's, closer
-//! to the floor. CMYK files (never from a phone camera) stay with jpeg-decoder.
+//! to the floor. CMYK files (never from a phone camera) stay with jpeg-decoder. It also encodes
+//! the thumbnails.
 
-use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor};
+use turbojpeg::{Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
 
 use super::error::PhotoError;
 use super::ingest::MAX_SCANS;
@@ -55,6 +56,27 @@ pub(crate) fn decode(
         channels,
         data,
     })
+}
+
+/// A thumbnail's JPEG: 4:2:0 for colour, as phones write. Should libjpeg-turbo fail on a
+/// small in-memory raster (it cannot short of memory), jpeg-encoder writes it instead.
+pub(crate) fn encode_jpeg(raster: &Raster, quality: u8) -> Vec<u8> {
+    let (format, subsampling) = if raster.channels == 1 {
+        (PixelFormat::GRAY, Subsamp::Gray)
+    } else {
+        (PixelFormat::RGB, Subsamp::Sub2x2)
+    };
+    let image = Image {
+        pixels: raster.data.as_slice(),
+        width: raster.width as usize,
+        pitch: raster.width as usize * raster.channels,
+        height: raster.height as usize,
+        format,
+    };
+    match turbojpeg::compress(image, i32::from(quality), subsampling) {
+        Ok(jpeg) => jpeg.to_vec(),
+        Err(_) => super::pixels::encode_jpeg(raster, quality),
+    }
 }
 
 fn refused(e: turbojpeg::Error) -> PhotoError {
